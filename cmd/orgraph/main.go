@@ -1,0 +1,87 @@
+// Command orgraph runs the GraphQL gateway. With no settings it runs the demo:
+// simulated upstreams in-process, an in-process cache, no caller auth, on
+// 127.0.0.1:8080 with the IDE at /.
+//
+//	orgraph          serve (settings from the environment, design §5)
+//	orgraph schema   print the schema (SDL) for client code generation
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	orgraph "github.com/orgraph/orgraph"
+	"github.com/orgraph/orgraph/internal/config"
+	"github.com/orgraph/orgraph/internal/server"
+)
+
+// drainTimeout is how long SIGTERM waits for in-flight requests; Kubernetes'
+// default grace period is 30 s.
+const drainTimeout = 25 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "orgraph:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "schema":
+			_, err := io.WriteString(stdout, orgraph.Schema)
+			return err
+		default:
+			return fmt.Errorf("unknown command %q (commands: schema)", args[0])
+		}
+	}
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		return fmt.Errorf("invalid settings:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+	gw, err := server.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = gw.Shutdown(context.Background())
+		return fmt.Errorf("GATEWAY_ADDR: cannot listen: %w", err)
+	}
+	log.Info("listening", slog.String("graphql", "http://"+ln.Addr().String()+"/graphql"), slog.String("ide", "http://"+ln.Addr().String()+"/"))
+
+	served := make(chan error, 1)
+	go func() { served <- gw.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := gw.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return <-served
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,185 @@
+// Package auth0 is the gateway's client for the Auth0 Management API v2: one
+// method per endpoint the graph reads, every path segment escaped, every list
+// paged the way the upstream actually behaves rather than how its totals claim.
+//
+// Reference: https://auth0.com/docs/api/management/v2/organizations
+package auth0
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/orgraph/orgraph/internal/upstream"
+)
+
+// Route templates name each endpoint in errors and metrics.
+const (
+	RouteOrganizations      = "GET /api/v2/organizations"
+	RouteOrganization       = "GET /api/v2/organizations/{id}"
+	RouteOrganizationByName = "GET /api/v2/organizations/name/{name}"
+	RouteEnabledConnections = "GET /api/v2/organizations/{id}/enabled_connections"
+	RouteMembers            = "GET /api/v2/organizations/{id}/members"
+	RouteUserOrganizations  = "GET /api/v2/users/{id}/organizations"
+	RouteUser               = "GET /api/v2/users/{id}"
+)
+
+// MaxPageSize is the largest per_page/take the Management API accepts.
+const MaxPageSize = 100
+
+// maxOffsetPages stops offset paging at Auth0's 1,000-record ceiling
+// (10 pages of 100); past it the upstream answers invalid_paging anyway.
+const maxOffsetPages = 10
+
+// Client calls one Auth0 tenant's Management API.
+type Client struct {
+	http *upstream.Client
+	base string // https://tenant/api/v2, no trailing slash
+}
+
+// New returns a client for the tenant at baseURL (e.g. https://tenant.eu.auth0.com).
+func New(baseURL string, http *upstream.Client) *Client {
+	return &Client{http: http, base: strings.TrimRight(baseURL, "/") + "/api/v2"}
+}
+
+func (c *Client) url(path string, q url.Values) string {
+	if len(q) == 0 {
+		return c.base + path
+	}
+	return c.base + path + "?" + q.Encode()
+}
+
+// Organizations reads one checkpoint page of the tenant's organizations
+// (from/take), which, unlike offset paging, goes past 1,000 records.
+// https://auth0.com/docs/api/management/v2/organizations/get-organizations
+func (c *Client) Organizations(ctx context.Context, from string, take int) (OrganizationsPage, error) {
+	q := url.Values{"take": {strconv.Itoa(take)}}
+	if from != "" {
+		q.Set("from", from)
+	}
+	var page OrganizationsPage
+	err := c.http.GetJSON(ctx, RouteOrganizations, c.url("/organizations", q), &page)
+	return page, err
+}
+
+// CountOrganizations asks for the tenant's organization count. Checkpoint
+// pages carry no total, so this is one offset request for a single record.
+func (c *Client) CountOrganizations(ctx context.Context) (int, error) {
+	q := url.Values{"include_totals": {"true"}, "per_page": {"1"}, "page": {"0"}}
+	var env struct {
+		Total int `json:"total"`
+	}
+	err := c.http.GetJSON(ctx, RouteOrganizations, c.url("/organizations", q), &env)
+	return env.Total, err
+}
+
+// Organization reads one organization by id.
+// https://auth0.com/docs/api/management/v2/organizations/get-organizations-by-id
+func (c *Client) Organization(ctx context.Context, id string) (*Organization, error) {
+	var org Organization
+	if err := c.http.GetJSON(ctx, RouteOrganization, c.url("/organizations/"+upstream.PathEscape(id), nil), &org); err != nil {
+		return nil, err
+	}
+	return &org, nil
+}
+
+// OrganizationByName reads one organization by its name (at most 50 chars).
+// https://auth0.com/docs/api/management/v2/organizations/get-name-by-name
+func (c *Client) OrganizationByName(ctx context.Context, name string) (*Organization, error) {
+	var org Organization
+	if err := c.http.GetJSON(ctx, RouteOrganizationByName, c.url("/organizations/name/"+upstream.PathEscape(name), nil), &org); err != nil {
+		return nil, err
+	}
+	return &org, nil
+}
+
+// EnabledConnections reads every connection enabled for an organization. The
+// endpoint pages by offset only and its envelope's limit is the item count,
+// so paging stops on a short or empty page, never on limit or total.
+// https://auth0.com/docs/api/management/v2/organizations/get-enabled-connections
+func (c *Client) EnabledConnections(ctx context.Context, orgID string) ([]EnabledConnection, error) {
+	path := "/organizations/" + upstream.PathEscape(orgID) + "/enabled_connections"
+	return pageAll[EnabledConnection](ctx, c, RouteEnabledConnections, path, "enabled_connections")
+}
+
+// UserOrganizations reads every organization a user belongs to. The envelope's
+// total has been seen at 0 with an organization in the page, so it is ignored.
+// https://auth0.com/docs/api/management/v2/users/get-user-organizations
+func (c *Client) UserOrganizations(ctx context.Context, userID string) ([]Organization, error) {
+	path := "/users/" + upstream.PathEscape(userID) + "/organizations"
+	return pageAll[Organization](ctx, c, RouteUserOrganizations, path, "organizations")
+}
+
+// Members reads one checkpoint page of an organization's members. The
+// upstream sends next on every non-empty page and ends with an empty one.
+// https://auth0.com/docs/api/management/v2/organizations/get-members
+func (c *Client) Members(ctx context.Context, orgID, from string, take int) (MembersPage, error) {
+	q := url.Values{"take": {strconv.Itoa(take)}}
+	if from != "" {
+		q.Set("from", from)
+	}
+	var page MembersPage
+	err := c.http.GetJSON(ctx, RouteMembers, c.url("/organizations/"+upstream.PathEscape(orgID)+"/members", q), &page)
+	return page, err
+}
+
+// User reads a user's profile.
+// https://auth0.com/docs/api/management/v2/users/get-users-by-id
+func (c *Client) User(ctx context.Context, id string) (*User, error) {
+	q := url.Values{"fields": {"user_id,email,name,picture"}, "include_fields": {"true"}}
+	var u User
+	if err := c.http.GetJSON(ctx, RouteUser, c.url("/users/"+upstream.PathEscape(id), q), &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// offsetPage decodes either shape an offset list can come in: a bare array
+// (without include_totals) or the {key:[…],start,limit,total} envelope.
+type offsetPage[T any] struct {
+	key   string
+	items []T
+}
+
+func (p *offsetPage[T]) UnmarshalJSON(b []byte) error {
+	if trimmed := bytes.TrimLeft(b, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		return json.Unmarshal(b, &p.items)
+	}
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(b, &env); err != nil {
+		return err
+	}
+	raw, ok := env[p.key]
+	if !ok {
+		return nil
+	}
+	return json.Unmarshal(raw, &p.items)
+}
+
+// pageAll reads an offset-paged list to its end with the largest page size:
+// one request for lists of up to 99 items.
+func pageAll[T any](ctx context.Context, c *Client, route, path, key string) ([]T, error) {
+	var all []T
+	for page := 0; page < maxOffsetPages; page++ {
+		q := url.Values{"include_totals": {"true"}, "per_page": {strconv.Itoa(MaxPageSize)}, "page": {strconv.Itoa(page)}}
+		p := offsetPage[T]{key: key}
+		if err := c.http.GetJSON(ctx, route, c.url(path, q), &p); err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = p.items
+		} else {
+			all = append(all, p.items...)
+		}
+		if len(p.items) < MaxPageSize {
+			break
+		}
+	}
+	if all == nil {
+		all = []T{}
+	}
+	return all, nil
+}

@@ -1,0 +1,292 @@
+// Package config reads the gateway's settings (design §5) from the
+// environment in one pure function over a lookup, so tests pass a map and
+// main passes os.LookupEnv. Every problem is reported at once, each naming
+// its variable and never its value, because values may be secrets.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Lookup returns an environment variable and whether it is set.
+type Lookup func(string) (string, bool)
+
+// Config is the gateway's settings.
+type Config struct {
+	// Demo is true when AUTH0_BASE_URL is unset: simulated upstreams run
+	// in-process, caller auth is off and the gateway listens on loopback.
+	Demo bool
+	Addr string
+
+	Auth0    Auth0
+	Identity Identity
+
+	RedisURL         string
+	CacheTTL         time.Duration
+	CacheStaleTTL    time.Duration
+	CacheNotFoundTTL time.Duration
+
+	UpstreamRateLimit   float64
+	UpstreamTimeout     time.Duration
+	UpstreamConcurrency int
+
+	AuthIssuer   string
+	AuthAudience string
+	AuthJWKSURL  string
+	AuthDisabled bool
+
+	// Introspection enables schema introspection (the IDE's docs need it);
+	// on in demo mode, off otherwise unless INTROSPECTION=true.
+	Introspection bool
+
+	LogLevel  slog.Level
+	LogFormat string
+}
+
+// Auth0 holds the Management API settings.
+type Auth0 struct {
+	BaseURL      string
+	Token        string
+	ClientID     string
+	ClientSecret string
+	Audience     string
+}
+
+// Identity holds the UiPath Identity API settings. BaseURL "" disables groups.
+type Identity struct {
+	BaseURL                 string
+	Token                   string
+	ClientID                string
+	ClientSecret            string
+	Scopes                  []string
+	PartitionMetadataKey    string
+	OrganizationMetadataKey string
+}
+
+// Defaults, in one place.
+const (
+	defaultDemoAddr        = "127.0.0.1:8080"
+	defaultAddr            = ":8080"
+	defaultCacheTTL        = 60 * time.Second
+	defaultCacheStaleTTL   = time.Hour
+	defaultNotFoundTTL     = 10 * time.Second
+	defaultRateLimit       = 10
+	defaultTimeout         = 5 * time.Second
+	defaultConcurrency     = 16
+	defaultIdentityScopes  = "PM.Group.Read"
+	defaultPartitionKey    = "partitionGlobalId"
+	defaultOrganizationKey = "uipathOrganization"
+	maxConcurrency         = 256
+)
+
+// Load reads and checks every setting.
+func Load(lookup Lookup) (Config, error) {
+	r := reader{lookup: lookup}
+	var c Config
+
+	c.Auth0.BaseURL = r.url("AUTH0_BASE_URL", false)
+	c.Demo = c.Auth0.BaseURL == "" && !r.isSet("AUTH0_BASE_URL")
+	c.Addr = r.str("GATEWAY_ADDR", map[bool]string{true: defaultDemoAddr, false: defaultAddr}[c.Demo])
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		r.fail("GATEWAY_ADDR", "must be host:port (for example :8080)")
+	}
+
+	c.Auth0.Token = r.str("AUTH0_TOKEN", "")
+	c.Auth0.ClientID = r.str("AUTH0_CLIENT_ID", "")
+	c.Auth0.ClientSecret = r.str("AUTH0_CLIENT_SECRET", "")
+	c.Auth0.Audience = r.str("AUTH0_AUDIENCE", "")
+	c.Identity.BaseURL = r.url("IDENTITY_BASE_URL", true)
+	c.Identity.Token = r.str("IDENTITY_TOKEN", "")
+	c.Identity.ClientID = r.str("IDENTITY_CLIENT_ID", "")
+	c.Identity.ClientSecret = r.str("IDENTITY_CLIENT_SECRET", "")
+	c.Identity.Scopes = strings.Fields(r.str("IDENTITY_SCOPES", defaultIdentityScopes))
+	c.Identity.PartitionMetadataKey = r.str("IDENTITY_PARTITION_METADATA_KEY", defaultPartitionKey)
+	c.Identity.OrganizationMetadataKey = r.str("IDENTITY_ORGANIZATION_METADATA_KEY", defaultOrganizationKey)
+	if c.Demo {
+		for _, name := range []string{"AUTH0_TOKEN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_AUDIENCE", "IDENTITY_BASE_URL", "IDENTITY_TOKEN", "IDENTITY_CLIENT_ID", "IDENTITY_CLIENT_SECRET"} {
+			if r.isSet(name) {
+				r.fail(name, "needs AUTH0_BASE_URL (without it the gateway runs its demo on simulated upstreams)")
+			}
+		}
+	} else {
+		r.credentials("AUTH0", c.Auth0.Token, c.Auth0.ClientID, c.Auth0.ClientSecret, true)
+		if c.Auth0.Audience == "" && c.Auth0.BaseURL != "" {
+			c.Auth0.Audience = strings.TrimRight(c.Auth0.BaseURL, "/") + "/api/v2/"
+		}
+		if c.Identity.BaseURL != "" {
+			r.credentials("IDENTITY", c.Identity.Token, c.Identity.ClientID, c.Identity.ClientSecret, true)
+		}
+	}
+
+	c.RedisURL = r.str("REDIS_URL", "")
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			r.fail("REDIS_URL", "must be a redis:// or rediss:// URL")
+		}
+	}
+	c.CacheTTL = r.duration("CACHE_TTL", defaultCacheTTL)
+	c.CacheStaleTTL = r.duration("CACHE_STALE_TTL", defaultCacheStaleTTL)
+	c.CacheNotFoundTTL = r.duration("CACHE_NOT_FOUND_TTL", defaultNotFoundTTL)
+
+	c.UpstreamRateLimit = r.positiveFloat("UPSTREAM_RATE_LIMIT", defaultRateLimit)
+	c.UpstreamTimeout = r.duration("UPSTREAM_TIMEOUT", defaultTimeout)
+	if c.UpstreamTimeout == 0 {
+		r.fail("UPSTREAM_TIMEOUT", "must be greater than zero")
+	}
+	c.UpstreamConcurrency = r.intRange("UPSTREAM_CONCURRENCY", defaultConcurrency, 1, maxConcurrency)
+
+	c.AuthIssuer = r.str("AUTH_ISSUER", "")
+	c.AuthAudience = r.str("AUTH_AUDIENCE", "")
+	c.AuthJWKSURL = r.str("AUTH_JWKS_URL", "")
+	c.AuthDisabled = r.boolean("AUTH_DISABLED", c.Demo)
+	callerAuth := c.AuthIssuer != "" || c.AuthAudience != "" || c.AuthJWKSURL != ""
+	if callerAuth {
+		// Accepting these and not enforcing them would be a silent data
+		// leak, so a build without caller auth refuses them outright.
+		r.fail("AUTH_ISSUER", "caller JWT validation is not available in this build; unset AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL and set AUTH_DISABLED=true")
+	} else if !c.Demo && !c.AuthDisabled {
+		r.fail("AUTH_DISABLED", "must be set to true outside demo mode: this build has no caller authentication, so serving without it must be an explicit choice")
+	}
+	c.Introspection = r.boolean("INTROSPECTION", c.Demo)
+
+	c.LogLevel = r.level("LOG_LEVEL")
+	c.LogFormat = r.str("LOG_FORMAT", "json")
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		r.fail("LOG_FORMAT", "must be json or text")
+	}
+	return c, errors.Join(r.errs...)
+}
+
+// reader collects problems while reading.
+type reader struct {
+	lookup Lookup
+	errs   []error
+}
+
+func (r *reader) fail(name, rule string) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", name, rule))
+}
+
+func (r *reader) isSet(name string) bool {
+	_, ok := r.lookup(name)
+	return ok
+}
+
+func (r *reader) str(name, def string) string {
+	v, ok := r.lookup(name)
+	if !ok {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
+// url reads an http(s) base URL without query, fragment or credentials.
+func (r *reader) url(name string, placeholderAllowed bool) string {
+	v := r.str(name, "")
+	if !r.isSet(name) {
+		return ""
+	}
+	check := v
+	if placeholderAllowed {
+		check = strings.ReplaceAll(v, "{organizationName}", "org")
+	}
+	u, err := url.Parse(check)
+	switch {
+	case err != nil || u.Host == "":
+		r.fail(name, "must be an absolute http:// or https:// URL")
+	case u.Scheme != "https" && u.Scheme != "http":
+		r.fail(name, "must use https:// (or http:// for local tests)")
+	case u.User != nil:
+		r.fail(name, "must not carry credentials; use the token or client settings")
+	case u.RawQuery != "" || u.Fragment != "":
+		r.fail(name, "must not have a query or fragment")
+	}
+	return strings.TrimRight(v, "/")
+}
+
+func (r *reader) credentials(prefix, token, id, secret string, required bool) {
+	switch {
+	case token != "" && (id != "" || secret != ""):
+		r.fail(prefix+"_TOKEN", "set either "+prefix+"_TOKEN or "+prefix+"_CLIENT_ID and "+prefix+"_CLIENT_SECRET, not both")
+	case token == "" && id == "" && secret == "":
+		if required {
+			r.fail(prefix+"_TOKEN", "set "+prefix+"_TOKEN or "+prefix+"_CLIENT_ID and "+prefix+"_CLIENT_SECRET")
+		}
+	case token == "" && (id == "" || secret == ""):
+		r.fail(prefix+"_CLIENT_ID", prefix+"_CLIENT_ID and "+prefix+"_CLIENT_SECRET must be set together")
+	}
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if !r.isSet(name) || v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.fail(name, "must be a non-negative Go duration such as 60s or 5m")
+		return def
+	}
+	return d
+}
+
+func (r *reader) positiveFloat(name string, def float64) float64 {
+	v := r.str(name, "")
+	if !r.isSet(name) || v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f != f || f > 1e6 {
+		r.fail(name, "must be a positive number of requests per second")
+		return def
+	}
+	return f
+}
+
+func (r *reader) intRange(name string, def, lo, hi int) int {
+	v := r.str(name, "")
+	if !r.isSet(name) || v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := r.str(name, "")
+	if !r.isSet(name) || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "must be true or false")
+		return def
+	}
+	return b
+}
+
+func (r *reader) level(name string) slog.Level {
+	switch strings.ToLower(r.str(name, "info")) {
+	case "debug":
+		return slog.LevelDebug
+	case "info", "":
+		return slog.LevelInfo
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	r.fail(name, "must be debug, info, warn or error")
+	return slog.LevelInfo
+}

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/orgraph/orgraph/internal/auth0"
+	"github.com/orgraph/orgraph/internal/config"
+	"github.com/orgraph/orgraph/internal/identity"
+	"github.com/orgraph/orgraph/internal/loaders"
+	"github.com/orgraph/orgraph/internal/upstream"
+	"github.com/orgraph/orgraph/internal/upstreamsim"
+)
+
+// ExampleQuery is the query the IDE opens with: the flagship path, for the
+// demo user of the built-in data.
+const ExampleQuery = `# orgraph: one graph over Auth0 organizations and UiPath groups.
+# Press the run button (or Ctrl-Enter).
+query UserWithOrganizations {
+  user(id: "auth0|6410784d38b3e02b77fdd660") {
+    id
+    email
+    organizations {
+      id
+      name
+      displayName
+      connections { id name strategy }
+      groups { name type members { displayName email } }
+    }
+  }
+}
+`
+
+// demoSimulator is the data the demo serves: the built-in set plus enough
+// generated organizations to page through.
+var demoSimulator = upstreamsim.Config{
+	Organizations:      120,
+	Users:              60,
+	MembershipsPerUser: 3,
+	ConnectionsPerOrg:  2,
+	Partitions:         6,
+	GroupsPerPartition: 2,
+	MembersPerGroup:    3,
+}
+
+// Gateway is a configured gateway, ready to serve.
+type Gateway struct {
+	Handler http.Handler
+	Config  config.Config
+
+	log     *slog.Logger
+	httpSrv *http.Server
+	closers []func()
+}
+
+// New builds the gateway for cfg. In demo mode it starts the upstream
+// simulator in-process on a loopback port and points the clients at it, so
+// the demo exercises the same HTTP path as production.
+func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{Config: cfg, log: log}
+	if cfg.Demo {
+		base, stop, err := startSimulator()
+		if err != nil {
+			return nil, err
+		}
+		g.closers = append(g.closers, stop)
+		cfg.Auth0.BaseURL = base
+		cfg.Identity.BaseURL = base + "/" + identity.Placeholder + "/identity_"
+		log.Warn("demo mode: serving simulated upstreams with built-in data; caller authentication is off", slog.String("upstream", base))
+	}
+	if cfg.AuthDisabled && !cfg.Demo {
+		log.Warn("AUTH_DISABLED=true: the gateway serves every caller without authentication")
+	}
+	if cfg.RedisURL != "" {
+		log.Warn("REDIS_URL is set, but this build caches nothing yet; it is ignored")
+	}
+	up, ready := upstreams(cfg)
+	g.Config = cfg
+	g.Handler = NewHandler(HandlerOptions{
+		Upstreams:               up,
+		PartitionMetadataKey:    cfg.Identity.PartitionMetadataKey,
+		OrganizationMetadataKey: cfg.Identity.OrganizationMetadataKey,
+		Introspection:           cfg.Introspection,
+		Logger:                  log,
+		Ready:                   ready,
+		ExampleQuery:            ExampleQuery,
+	})
+	return g, nil
+}
+
+// upstreams builds the clients and a readiness check that proves the
+// gateway can obtain its upstream credentials.
+func upstreams(cfg config.Config) (loaders.Upstreams, func(*http.Request) error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 256
+	transport.MaxIdleConnsPerHost = 128
+	httpClient := &http.Client{Transport: transport}
+
+	var sources []upstream.TokenSource
+	auth0Tokens := tokenSource("auth0", cfg.Auth0.Token, cfg.Auth0.ClientID, cfg.Auth0.ClientSecret,
+		strings.TrimRight(cfg.Auth0.BaseURL, "/")+"/oauth/token", nil, map[string]string{"audience": cfg.Auth0.Audience}, httpClient)
+	if auth0Tokens != nil {
+		sources = append(sources, auth0Tokens)
+	}
+	up := loaders.Upstreams{
+		Auth0:       auth0.New(cfg.Auth0.BaseURL, upstream.NewClient("auth0", httpClient, auth0Tokens, cfg.UpstreamTimeout)),
+		Concurrency: cfg.UpstreamConcurrency,
+	}
+	if cfg.Identity.BaseURL != "" {
+		idTokens := tokenSource("identity", cfg.Identity.Token, cfg.Identity.ClientID, cfg.Identity.ClientSecret,
+			identity.TokenURL(cfg.Identity.BaseURL), cfg.Identity.Scopes, nil, httpClient)
+		if idTokens != nil {
+			sources = append(sources, idTokens)
+		}
+		up.Identity = identity.New(cfg.Identity.BaseURL, upstream.NewClient("identity", httpClient, idTokens, cfg.UpstreamTimeout))
+	}
+	ready := func(r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.UpstreamTimeout)
+		defer cancel()
+		var errs []error
+		for _, s := range sources {
+			if _, err := s.Token(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("upstream credentials unusable: %w", err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	return up, ready
+}
+
+
+func tokenSource(service, token, id, secret, tokenURL string, scopes []string, params map[string]string, hc *http.Client) upstream.TokenSource {
+	switch {
+	case token != "":
+		return upstream.NewStaticToken(token)
+	case id != "":
+		return upstream.NewClientCredentials(service, tokenURL, id, secret, scopes, params, hc)
+	}
+	return nil
+}
+
+func startSimulator() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo: start the upstream simulator: %w", err)
+	}
+	srv := &http.Server{Handler: upstreamsim.New(demoSimulator).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// Serve serves on ln until Shutdown.
+func (g *Gateway) Serve(ln net.Listener) error {
+	g.httpSrv = &http.Server{
+		Handler:           g.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	err := g.httpSrv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests, waits for in-flight ones until ctx
+// ends, then releases what New started.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	var err error
+	if g.httpSrv != nil {
+		err = g.httpSrv.Shutdown(ctx)
+	}
+	for _, c := range g.closers {
+		c()
+	}
+	return err
+}

@@ -1,0 +1,107 @@
+// Package server wires the gateway: upstream clients from the config, the
+// per-request loaders, the gqlgen handler with its error presenter, the IDE
+// and the health endpoints, behind the HTTP middleware. Data flows one way:
+// HTTP → middleware → gqlgen → resolvers → loaders → upstream client → REST.
+package server
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/orgraph/orgraph/graph"
+	"github.com/orgraph/orgraph/internal/apperr"
+	"github.com/orgraph/orgraph/internal/ide"
+	"github.com/orgraph/orgraph/internal/loaders"
+)
+
+// MaxBodyBytes bounds a GraphQL request body. The largest document the
+// README shows is under 2 KiB; 1 MiB leaves room for generated clients.
+const MaxBodyBytes = 1 << 20
+
+// queryCacheSize is how many parsed and validated documents are kept, so a
+// frontend's fixed set of queries is parsed once.
+const queryCacheSize = 1000
+
+// HandlerOptions are what the HTTP handler needs.
+type HandlerOptions struct {
+	Upstreams               loaders.Upstreams
+	PartitionMetadataKey    string
+	OrganizationMetadataKey string
+	Introspection           bool
+	Logger                  *slog.Logger
+	// Ready reports whether the gateway can serve (for /readyz).
+	Ready func(*http.Request) error
+	// ExampleQuery is what the IDE opens with.
+	ExampleQuery string
+}
+
+// NewHandler returns the gateway's HTTP handler.
+func NewHandler(o HandlerOptions) http.Handler {
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
+		PartitionMetadataKey:    o.PartitionMetadataKey,
+		OrganizationMetadataKey: o.OrganizationMetadataKey,
+	}})
+	gql := handler.New(schema)
+	gql.AddTransport(transport.Options{})
+	gql.AddTransport(transport.GET{})
+	gql.AddTransport(transport.POST{})
+	gql.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	if o.Introspection {
+		gql.Use(extension.Introspection{})
+	}
+	gql.SetErrorPresenter(apperr.Presenter(o.Logger))
+	gql.SetRecoverFunc(apperr.Recover(o.Logger))
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", limitBody(MaxBodyBytes, loaders.Middleware(o.Upstreams, gql)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusOK, "ok", "")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if o.Ready != nil {
+			if err := o.Ready(r); err != nil {
+				writeStatus(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+				return
+			}
+		}
+		writeStatus(w, http.StatusOK, "ready", "")
+	})
+	mux.Handle("/", ide.Handler(ide.Options{Title: "orgraph", Endpoint: "/graphql", DefaultQuery: o.ExampleQuery}))
+	return mux
+}
+
+func writeStatus(w http.ResponseWriter, code int, status, detail string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	body := map[string]string{"status": status}
+	if detail != "" {
+		body["detail"] = detail
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// limitBody answers 413 for a body larger than max before anything reads it,
+// and caps what a body without a declared length may deliver.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
+				"message":    "request body is larger than the limit of 1 MiB",
+				"extensions": map[string]any{"code": string(apperr.BadUserInput)},
+			}}})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}

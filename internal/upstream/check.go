@@ -1,0 +1,129 @@
+package upstream
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxErrorBody bounds how much of an error body is read: error envelopes are a
+// few hundred bytes, and a misbehaving upstream must not make us buffer more.
+const maxErrorBody = 16 << 10
+
+// CheckResponse returns nil for a 2xx response and an *Error otherwise. It
+// reads (a bounded part of) the body of a failed response; the caller still
+// closes it.
+func CheckResponse(service, route string, resp *http.Response, now time.Time) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	e := &Error{
+		Service:   service,
+		Route:     route,
+		Status:    resp.StatusCode,
+		RateLimit: ParseRateLimit(resp.Header),
+	}
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		e.Kind = KindNotFound
+	case http.StatusTooManyRequests:
+		e.Kind = KindRateLimited
+	case http.StatusForbidden:
+		e.Kind = KindForbidden
+	case http.StatusUnauthorized:
+		e.Kind = KindUnauthorized
+	case http.StatusBadRequest:
+		e.Kind = KindBadRequest
+	default:
+		e.Kind = KindOther
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	e.Code, e.Message = parseErrorBody(body)
+	if e.Kind == KindRateLimited || resp.Header.Get("Retry-After") != "" {
+		e.RetryAfter = retryAfter(resp.Header, e.RateLimit, now)
+	}
+	return e
+}
+
+// errorEnvelope covers both upstreams' error shapes: Auth0's
+// {statusCode,error,message,errorCode}, UiPath's {errorMessage}, ASP.NET
+// ProblemDetails {title,errors} and the PascalCase directory envelope.
+type errorEnvelope struct {
+	Message      string `json:"message"`
+	ErrorCode    string `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
+	Title        string `json:"title"`
+	PascalMsg    string `json:"Message"`
+	Error        any    `json:"error"`
+}
+
+func parseErrorBody(body []byte) (code, message string) {
+	var env errorEnvelope
+	if len(body) == 0 || json.Unmarshal(body, &env) != nil {
+		return "", strings.TrimSpace(string(body))
+	}
+	message = firstNonEmpty(env.Message, env.ErrorMessage, env.Title, env.PascalMsg)
+	code = env.ErrorCode
+	if code == "" {
+		// OAuth token endpoints answer {"error":"access_denied"}.
+		if s, ok := env.Error.(string); ok && message == "" {
+			code = s
+		}
+	}
+	return code, message
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// ParseRateLimit reads X-RateLimit-Limit/Remaining/Reset. Reset is UNIX epoch
+// seconds (Auth0's documented meaning).
+func ParseRateLimit(h http.Header) RateLimit {
+	rem := h.Get("X-RateLimit-Remaining")
+	if rem == "" {
+		return RateLimit{}
+	}
+	var rl RateLimit
+	var err error
+	if rl.Remaining, err = strconv.Atoi(rem); err != nil {
+		return RateLimit{}
+	}
+	rl.Known = true
+	rl.Limit, _ = strconv.Atoi(h.Get("X-RateLimit-Limit"))
+	if reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil && reset > 0 {
+		rl.Reset = time.Unix(reset, 0)
+	}
+	return rl
+}
+
+// retryAfter prefers Retry-After (seconds or an HTTP date), then the reset
+// time of the rate-limit headers, then one second: the same order the vendor
+// SDKs use.
+func retryAfter(h http.Header, rl RateLimit, now time.Time) time.Duration {
+	if v := h.Get("Retry-After"); v != "" {
+		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
+			return time.Duration(secs) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			if d := t.Sub(now); d > 0 {
+				return d
+			}
+			return 0
+		}
+	}
+	if !rl.Reset.IsZero() {
+		if d := rl.Reset.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return time.Second
+}

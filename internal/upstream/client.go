@@ -1,0 +1,141 @@
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// maxBody bounds a successful response body. The largest page the gateway
+// asks for is 100 organizations or members (a few hundred KiB); UiPath group
+// lists are unpaged but small.
+const maxBody = 32 << 20
+
+// Client performs authenticated JSON GETs against one upstream service. It is
+// the one place every upstream request passes, so it is where identical
+// in-flight calls are collapsed and where the rate governor hooks in.
+type Client struct {
+	Service string       // "auth0" or "identity": error and metric label
+	HTTP    *http.Client // shared transport with keep-alive
+	Tokens  TokenSource  // nil: requests carry no Authorization header
+	Timeout time.Duration
+
+	flight singleflight.Group
+	now    func() time.Time
+}
+
+// NewClient returns a Client for service. timeout bounds one upstream call,
+// including the token fetch it may need.
+func NewClient(service string, httpClient *http.Client, tokens TokenSource, timeout time.Duration) *Client {
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	return &Client{Service: service, HTTP: httpClient, Tokens: tokens, Timeout: timeout, now: time.Now}
+}
+
+// GetJSON fetches rawURL and decodes the JSON body into out. route is the
+// route template used in errors and metrics (never the raw URL: ids are
+// personal data and tokens could ride in query strings).
+//
+// Identical calls in flight at the same time (same service, credentials scope
+// and URL) share one upstream request: the shared request runs detached from
+// any single caller's cancellation, bounded by the client's timeout, while
+// each caller still stops waiting when its own context ends.
+func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) error {
+	key := c.Service + "\x00" + c.scope() + "\x00" + rawURL
+	ch := c.flight.DoChan(key, func() (any, error) {
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
+		defer cancel()
+		return c.get(callCtx, route, rawURL)
+	})
+	select {
+	case <-ctx.Done():
+		return &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: ctx.Err()}
+	case res := <-ch:
+		if res.Err != nil {
+			return res.Err
+		}
+		if err := json.Unmarshal(res.Val.([]byte), out); err != nil {
+			return &Error{Service: c.Service, Route: route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: err}
+		}
+		return nil
+	}
+}
+
+func (c *Client) scope() string {
+	if c.Tokens == nil {
+		return "anonymous"
+	}
+	return c.Tokens.Scope()
+}
+
+// get performs the request, fetching a fresh token once if the upstream
+// refuses the cached one (it may have been revoked or rotated early).
+func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) {
+	body, err := c.getOnce(ctx, route, rawURL)
+	if c.Tokens != nil {
+		var ue *Error
+		if errors.As(err, &ue) && ue.Kind == KindUnauthorized && ue.Status == http.StatusUnauthorized {
+			return c.getOnce(ctx, route, rawURL)
+		}
+	}
+	return body, err
+}
+
+func (c *Client) getOnce(ctx context.Context, route, rawURL string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, &Error{Service: c.Service, Route: route, Kind: KindOther, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	var token string
+	if c.Tokens != nil {
+		if token, err = c.Tokens.Token(ctx); err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: redactURLError(err)}
+	}
+	defer resp.Body.Close()
+	if err := CheckResponse(c.Service, route, resp, c.now()); err != nil {
+		if c.Tokens != nil && resp.StatusCode == http.StatusUnauthorized {
+			c.Tokens.Invalidate(token)
+		}
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindUnavailable, Err: err}
+	}
+	return body, nil
+}
+
+// redactURLError drops the URL from transport errors: it holds ids (personal
+// data) and, for some deployments, credentials in the userinfo part.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New(ue.Op + ": " + ue.Err.Error())
+	}
+	return err
+}
+
+// PathEscape escapes one path segment so that no id can change the route it is
+// placed in: '/' becomes %2F, '|' %7C, and the dot segments "." and ".." are
+// fully percent-encoded so no client, proxy or server normalises them away.
+func PathEscape(segment string) string {
+	if segment == "." || segment == ".." {
+		return strings.Repeat("%2E", len(segment))
+	}
+	return url.PathEscape(segment)
+}

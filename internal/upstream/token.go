@@ -1,0 +1,142 @@
+package upstream
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// TokenSource supplies the bearer token the gateway presents upstream.
+type TokenSource interface {
+	// Token returns a valid token, fetching one when needed.
+	Token(ctx context.Context) (string, error)
+	// Invalidate drops token if it is the cached one, so the next Token call
+	// fetches a new one (after the upstream answered 401).
+	Invalidate(token string)
+	// Scope names whose credentials these are without revealing them; cache
+	// keys and coalescing keys include it so that different credentials never
+	// share data.
+	Scope() string
+}
+
+// StaticToken is a fixed token from configuration (AUTH0_TOKEN, IDENTITY_TOKEN).
+type StaticToken struct {
+	token string
+	scope string
+}
+
+// NewStaticToken wraps a fixed token.
+func NewStaticToken(token string) *StaticToken {
+	return &StaticToken{token: token, scope: "static-" + fingerprint(token)}
+}
+
+// Token returns the fixed token.
+func (s *StaticToken) Token(context.Context) (string, error) { return s.token, nil }
+
+// Invalidate does nothing: a static token cannot be renewed.
+func (s *StaticToken) Invalidate(string) {}
+
+// Scope identifies the token by a short hash of it.
+func (s *StaticToken) Scope() string { return s.scope }
+
+// fingerprint is a short, non-reversible identifier of a secret.
+func fingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:8])
+}
+
+// ClientCredentials fetches tokens with the OAuth2 client-credentials grant
+// (golang.org/x/oauth2/clientcredentials) and caches each until shortly before
+// it expires.
+type ClientCredentials struct {
+	service string
+	cfg     clientcredentials.Config
+	client  *http.Client
+	scope   string
+	early   time.Duration
+	now     func() time.Time
+
+	mu  sync.Mutex
+	tok *oauth2.Token
+}
+
+// NewClientCredentials returns a token source for clientID/secret at tokenURL.
+// params go in the form body (Auth0 needs audience); scopes are requested as a
+// space-separated list (UiPath needs them).
+func NewClientCredentials(service, tokenURL, clientID, clientSecret string, scopes []string, params map[string]string, httpClient *http.Client) *ClientCredentials {
+	values := make(map[string][]string, len(params))
+	for k, v := range params {
+		values[k] = []string{v}
+	}
+	return &ClientCredentials{
+		service: service,
+		cfg: clientcredentials.Config{
+			ClientID:       clientID,
+			ClientSecret:   clientSecret,
+			TokenURL:       tokenURL,
+			Scopes:         scopes,
+			EndpointParams: values,
+			AuthStyle:      oauth2.AuthStyleInParams,
+		},
+		client: httpClient,
+		scope:  "client-" + fingerprint(service+"\x00"+tokenURL+"\x00"+clientID),
+		early:  time.Minute,
+		now:    time.Now,
+	}
+}
+
+// Token returns the cached token while it has more than a minute left, and
+// fetches a new one otherwise. Concurrent callers wait for one fetch.
+func (c *ClientCredentials) Token(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok != nil && (c.tok.Expiry.IsZero() || c.now().Add(c.early).Before(c.tok.Expiry)) {
+		return c.tok.AccessToken, nil
+	}
+	if c.client != nil {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, c.client)
+	}
+	tok, err := c.cfg.Token(ctx)
+	if err != nil {
+		return "", c.tokenError(err)
+	}
+	c.tok = tok
+	return tok.AccessToken, nil
+}
+
+// tokenError turns an oauth2 failure into an *Error without the response
+// body, which is not ours to show.
+func (c *ClientCredentials) tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		e := &Error{Service: c.service, Route: "token", Status: re.Response.StatusCode, Kind: KindUnauthorized, Code: re.ErrorCode}
+		switch {
+		case re.Response.StatusCode == http.StatusTooManyRequests:
+			e.Kind = KindRateLimited
+			e.RetryAfter = retryAfter(re.Response.Header, ParseRateLimit(re.Response.Header), c.now())
+		case re.Response.StatusCode >= 500:
+			e.Kind = KindOther
+		}
+		return e
+	}
+	return &Error{Service: c.service, Route: "token", Kind: KindUnavailable, Err: redactURLError(err)}
+}
+
+// Invalidate forgets token if it is still the cached one.
+func (c *ClientCredentials) Invalidate(token string) {
+	c.mu.Lock()
+	if c.tok != nil && c.tok.AccessToken == token {
+		c.tok = nil
+	}
+	c.mu.Unlock()
+}
+
+// Scope identifies the client id and token endpoint, not the secret.
+func (c *ClientCredentials) Scope() string { return c.scope }
