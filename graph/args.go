@@ -13,7 +13,6 @@ const (
 	maxOrganizationID   = 50
 	maxOrganizationName = 50
 	maxUserID           = 255
-	maxGroupID          = 100
 	maxUiPathOrgName    = 100
 	defaultFirst        = 50
 )

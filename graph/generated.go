@@ -705,7 +705,9 @@ scalar DateTime
 
 """
 The entry points of the graph. Each field answers what one or more REST calls
-to the Auth0 Management API or the UiPath Identity API would answer.
+to the Auth0 Management API or the UiPath Identity API would answer. Every
+field that needs an upstream call is nullable, so one failing call leaves an
+error on its own path and the rest of the response intact.
 """
 type Query {
   """
@@ -713,7 +715,7 @@ type Query {
   Auth0 checkpoint paging, so it goes past the 1,000-record offset ceiling.
   ` + "`" + `first` + "`" + ` is 1 to 100.
   """
-  organizations(first: Int = 50, after: String): OrganizationPage!
+  organizations(first: Int = 50, after: String): OrganizationPage
 
   "One organization by its Auth0 id (` + "`" + `org_…` + "`" + `); null when there is none."
   organization(id: ID!): Organization
@@ -736,7 +738,7 @@ type Query {
   """
   groups(partitionGlobalId: ID!, organizationName: String): [Group!]
 
-  "One group of a UiPath organization; null when there is none."
+  "One group of a UiPath organization by its id (a GUID); null when there is none."
   group(partitionGlobalId: ID!, id: ID!, organizationName: String): Group
 }
 
@@ -752,15 +754,15 @@ type Organization {
   branding: Branding
   "The organization's metadata entries, sorted by key."
   metadata: [MetadataEntry!]!
-  "The connections enabled for this organization."
-  connections: [Connection!]!
+  "The connections enabled for this organization; null with an error when they cannot be read."
+  connections: [Connection!]
   """
   The groups of the UiPath organization this organization is linked to; empty
-  when its metadata names no partition.
+  when its metadata names no partition; null with an error when they cannot be read.
   """
-  groups: [Group!]!
+  groups: [Group!]
   "The organization's members, a page at a time. ` + "`" + `first` + "`" + ` is 1 to 100."
-  members(first: Int = 50, after: String): UserPage!
+  members(first: Int = 50, after: String): UserPage
 }
 
 "An organization's logo and colours."
@@ -816,8 +818,8 @@ type User {
   name: String
   "URL of the user's picture."
   picture: String
-  "The organizations the user belongs to."
-  organizations: [Organization!]!
+  "The organizations the user belongs to; null with an error when they cannot be read."
+  organizations: [Organization!]
 }
 
 "The kind of a UiPath group."
@@ -2342,10 +2344,10 @@ func (ec *executionContext) _Organization_connections(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []auth0.EnabledConnection) graphql.Marshaler {
-			return ec.marshalNConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnectionᚄ(ctx, selections, v)
+			return ec.marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnectionᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Organization_connections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2374,10 +2376,10 @@ func (ec *executionContext) _Organization_groups(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []identity.Group) graphql.Marshaler {
-			return ec.marshalNGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx, selections, v)
+			return ec.marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Organization_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2407,10 +2409,10 @@ func (ec *executionContext) _Organization_members(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UserPage) graphql.Marshaler {
-			return ec.marshalNUserPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserPage(ctx, selections, v)
+			return ec.marshalOUserPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserPage(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Organization_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2671,10 +2673,10 @@ func (ec *executionContext) _Query_organizations(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OrganizationPage) graphql.Marshaler {
-			return ec.marshalNOrganizationPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐOrganizationPage(ctx, selections, v)
+			return ec.marshalOOrganizationPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐOrganizationPage(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_organizations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3102,10 +3104,10 @@ func (ec *executionContext) _User_organizations(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []auth0.Organization) graphql.Marshaler {
-			return ec.marshalNOrganization2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganizationᚄ(ctx, selections, v)
+			return ec.marshalOOrganization2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganizationᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_User_organizations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4718,19 +4720,19 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 				})
 		case "connections":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Organization_connections(ctx, field, obj)
 				})
 		case "groups":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Organization_groups(ctx, field, obj)
 				})
 		case "members":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Organization_members(ctx, field, obj)
 				})
@@ -4897,7 +4899,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = graphql.MarshalString("Query")
 		case "organizations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_organizations(ctx, field)
 				})
@@ -4998,7 +5000,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				})
 		case "organizations":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_organizations(ctx, field, obj)
 				})
@@ -5480,22 +5482,6 @@ func (ec *executionContext) marshalNConnection2githubᚗcomᚋorgraphᚋorgraph�
 	return ec._Connection(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []auth0.EnabledConnection) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNConnection2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnection(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNDirectoryUser2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐDirectoryEntity(ctx context.Context, sel ast.SelectionSet, v identity.DirectoryEntity) graphql.Marshaler {
 	return ec._DirectoryUser(ctx, sel, &v)
 }
@@ -5518,22 +5504,6 @@ func (ec *executionContext) marshalNDirectoryUser2ᚕgithubᚗcomᚋorgraphᚋor
 
 func (ec *executionContext) marshalNGroup2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx context.Context, sel ast.SelectionSet, v identity.Group) graphql.Marshaler {
 	return ec._Group(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []identity.Group) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNGroup2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -5618,14 +5588,6 @@ func (ec *executionContext) marshalNOrganizationEdge2ᚕgithubᚗcomᚋorgraph�
 	return ret
 }
 
-func (ec *executionContext) marshalNOrganizationPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐOrganizationPage(ctx context.Context, sel ast.SelectionSet, v *model.OrganizationPage) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "OrganizationPage!")
-		return graphql.Null
-	}
-	return ec._OrganizationPage(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNPageInfo2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
 }
@@ -5690,14 +5652,6 @@ func (ec *executionContext) marshalNUserEdge2ᚕgithubᚗcomᚋorgraphᚋorgraph
 	}
 
 	return ret
-}
-
-func (ec *executionContext) marshalNUserPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserPage(ctx context.Context, sel ast.SelectionSet, v *model.UserPage) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "UserPage!")
-		return graphql.Null
-	}
-	return ec._UserPage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -5886,6 +5840,25 @@ func (ec *executionContext) marshalOBrandingColors2ᚖgithubᚗcomᚋorgraphᚋo
 	return ec._BrandingColors(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []auth0.EnabledConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnection2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalODateTime2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐTime(ctx context.Context, v any) (identity.Time, error) {
 	res, err := model.UnmarshalDateTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -5972,11 +5945,37 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) marshalOOrganization2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganizationᚄ(ctx context.Context, sel ast.SelectionSet, v []auth0.Organization) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrganization2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganization(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOOrganization2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganization(ctx context.Context, sel ast.SelectionSet, v *auth0.Organization) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Organization(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOrganizationPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐOrganizationPage(ctx context.Context, sel ast.SelectionSet, v *model.OrganizationPage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OrganizationPage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
@@ -6014,6 +6013,13 @@ func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋg
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOUserPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserPage(ctx context.Context, sel ast.SelectionSet, v *model.UserPage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._UserPage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

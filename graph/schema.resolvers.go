@@ -175,7 +175,7 @@ func (r *queryResolver) Groups(ctx context.Context, partitionGlobalID string, or
 
 // Group is the resolver for the group field.
 func (r *queryResolver) Group(ctx context.Context, partitionGlobalID string, id string, organizationName *string) (*identity.Group, error) {
-	if err := checkText("id", id, maxGroupID); err != nil {
+	if err := checkUUID("id", id); err != nil {
 		return nil, err
 	}
 	l, err := loaders.For(ctx)
@@ -244,9 +244,11 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
-type connectionResolver struct{ *Resolver }
-type groupResolver struct{ *Resolver }
-type organizationResolver struct{ *Resolver }
-type organizationPageResolver struct{ *Resolver }
-type queryResolver struct{ *Resolver }
-type userResolver struct{ *Resolver }
+type (
+	connectionResolver       struct{ *Resolver }
+	groupResolver            struct{ *Resolver }
+	organizationResolver     struct{ *Resolver }
+	organizationPageResolver struct{ *Resolver }
+	queryResolver            struct{ *Resolver }
+	userResolver             struct{ *Resolver }
+)

@@ -11,6 +11,8 @@ type MetadataEntry struct {
 }
 
 // The entry points of the graph. Each field answers what one or more REST calls
-// to the Auth0 Management API or the UiPath Identity API would answer.
+// to the Auth0 Management API or the UiPath Identity API would answer. Every
+// field that needs an upstream call is nullable, so one failing call leaves an
+// error on its own path and the rest of the response intact.
 type Query struct {
 }

@@ -134,7 +134,6 @@ func upstreams(cfg config.Config) (loaders.Upstreams, func(*http.Request) error)
 	return up, ready
 }
 
-
 func tokenSource(service, token, id, secret, tokenURL string, scopes []string, params map[string]string, hc *http.Client) upstream.TokenSource {
 	switch {
 	case token != "":
