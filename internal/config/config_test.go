@@ -1,0 +1,126 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookup(env map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestDemoDefaults(t *testing.T) {
+	c, err := Load(lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Demo || c.Addr != "127.0.0.1:8080" || !c.AuthDisabled || !c.Introspection {
+		t.Fatalf("demo defaults: %+v", c)
+	}
+	if c.CacheTTL != 60*time.Second || c.CacheStaleTTL != time.Hour || c.CacheNotFoundTTL != 10*time.Second {
+		t.Fatalf("cache defaults: %+v", c)
+	}
+	if c.UpstreamRateLimit != 10 || c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 16 {
+		t.Fatalf("upstream defaults: %+v", c)
+	}
+	if c.Identity.PartitionMetadataKey != "partitionGlobalId" || c.Identity.OrganizationMetadataKey != "uipathOrganization" {
+		t.Fatalf("metadata keys: %+v", c.Identity)
+	}
+}
+
+func TestProductionSettings(t *testing.T) {
+	c, err := Load(lookup(map[string]string{
+		"AUTH0_BASE_URL":      "https://tenant.eu.auth0.com/",
+		"AUTH0_CLIENT_ID":     "id",
+		"AUTH0_CLIENT_SECRET": "secret",
+		"IDENTITY_BASE_URL":   "https://cloud.uipath.com/{organizationName}/identity_",
+		"IDENTITY_TOKEN":      "tok",
+		"IDENTITY_SCOPES":     "PM.Group.Read PM.User.Read",
+		"AUTH_DISABLED":       "true",
+		"CACHE_TTL":           "0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Demo || c.Addr != ":8080" || c.Introspection {
+		t.Fatalf("production defaults: %+v", c)
+	}
+	if c.Auth0.BaseURL != "https://tenant.eu.auth0.com" || c.Auth0.Audience != "https://tenant.eu.auth0.com/api/v2/" {
+		t.Fatalf("auth0: %+v", c.Auth0)
+	}
+	if len(c.Identity.Scopes) != 2 || c.CacheTTL != 0 {
+		t.Fatalf("identity/cache: %+v %v", c.Identity, c.CacheTTL)
+	}
+}
+
+func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
+	const secret = "s3cr3t-value-that-must-not-leak"
+	prod := map[string]string{"AUTH0_BASE_URL": "https://t.auth0.com", "AUTH0_TOKEN": "x", "AUTH_DISABLED": "true"}
+	with := func(kv ...string) map[string]string {
+		env := map[string]string{}
+		for k, v := range prod {
+			env[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "<unset>" {
+				delete(env, kv[i])
+				continue
+			}
+			env[kv[i]] = kv[i+1]
+		}
+		return env
+	}
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantVar string
+	}{
+		{"base URL not a URL", with("AUTH0_BASE_URL", secret), "AUTH0_BASE_URL"},
+		{"base URL with credentials", with("AUTH0_BASE_URL", "https://user:"+secret+"@t.auth0.com"), "AUTH0_BASE_URL"},
+		{"base URL ftp", with("AUTH0_BASE_URL", "ftp://t.auth0.com"), "AUTH0_BASE_URL"},
+		{"base URL set but empty", with("AUTH0_BASE_URL", ""), "AUTH0_BASE_URL"},
+		{"no auth0 credentials", with("AUTH0_TOKEN", "<unset>"), "AUTH0_TOKEN"},
+		{"token and client both", with("AUTH0_CLIENT_ID", "id", "AUTH0_CLIENT_SECRET", secret), "AUTH0_TOKEN"},
+		{"client id without secret", with("AUTH0_TOKEN", "<unset>", "AUTH0_CLIENT_ID", secret), "AUTH0_CLIENT_ID"},
+		{"identity without credentials", with("IDENTITY_BASE_URL", "https://cloud.uipath.com/{organizationName}/identity_"), "IDENTITY_TOKEN"},
+		{"identity URL with query", with("IDENTITY_BASE_URL", "https://x/?"+secret, "IDENTITY_TOKEN", "t"), "IDENTITY_BASE_URL"},
+		{"redis not a redis URL", with("REDIS_URL", "http://"+secret), "REDIS_URL"},
+		{"bad duration", with("CACHE_TTL", secret), "CACHE_TTL"},
+		{"negative duration", with("CACHE_STALE_TTL", "-1s"), "CACHE_STALE_TTL"},
+		{"zero timeout", with("UPSTREAM_TIMEOUT", "0s"), "UPSTREAM_TIMEOUT"},
+		{"rate limit not a number", with("UPSTREAM_RATE_LIMIT", secret), "UPSTREAM_RATE_LIMIT"},
+		{"rate limit zero", with("UPSTREAM_RATE_LIMIT", "0"), "UPSTREAM_RATE_LIMIT"},
+		{"concurrency too high", with("UPSTREAM_CONCURRENCY", "100000"), "UPSTREAM_CONCURRENCY"},
+		{"auth disabled not a bool", with("AUTH_DISABLED", secret), "AUTH_DISABLED"},
+		{"production without caller auth", with("AUTH_DISABLED", "<unset>"), "AUTH_DISABLED"},
+		{"caller JWT settings not available", with("AUTH_ISSUER", "https://issuer/"), "AUTH_ISSUER"},
+		{"bad log level", with("LOG_LEVEL", secret), "LOG_LEVEL"},
+		{"bad log format", with("LOG_FORMAT", "xml"), "LOG_FORMAT"},
+		{"bad address", with("GATEWAY_ADDR", secret), "GATEWAY_ADDR"},
+		{"demo with a token", map[string]string{"AUTH0_TOKEN": secret}, "AUTH0_TOKEN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(lookup(tc.env))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if !strings.Contains(err.Error(), tc.wantVar+":") {
+				t.Fatalf("error does not name %s: %v", tc.wantVar, err)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error echoes the value: %v", err)
+			}
+		})
+	}
+}
+
+func TestAllProblemsReportedAtOnce(t *testing.T) {
+	_, err := Load(lookup(map[string]string{"CACHE_TTL": "x", "LOG_FORMAT": "xml", "UPSTREAM_CONCURRENCY": "0"}))
+	for _, name := range []string{"CACHE_TTL", "LOG_FORMAT", "UPSTREAM_CONCURRENCY"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Fatalf("missing %s in %v", name, err)
+		}
+	}
+}
