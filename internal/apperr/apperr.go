@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -70,7 +71,9 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return gqlErr
 		}
 		code, msg, ext := classify(err)
-		if code == Internal || code == UpstreamUnauthorized {
+		var ae *Error
+		if (code == Internal || code == UpstreamUnauthorized) && !errors.As(err, &ae) {
+			// Recover has already logged panics, with their stack.
 			log.LogAttrs(ctx, slog.LevelError, "request failed",
 				slog.String("code", string(code)),
 				slog.String("path", gqlErr.Path.String()),
@@ -149,7 +152,7 @@ func seconds(d time.Duration) int {
 // and stack go to the log only.
 func Recover(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
-		log.LogAttrs(ctx, slog.LevelError, "resolver panic", slog.String("panic", fmt.Sprint(p)))
+		log.LogAttrs(ctx, slog.LevelError, "resolver panic", slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
 		return &Error{Code: Internal, Message: "internal server error", Err: fmt.Errorf("panic: %v", p)}
 	}
 }

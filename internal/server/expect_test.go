@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,3 +141,5 @@ func assertJSON(t *testing.T, got json.RawMessage, want any) {
 		t.Fatalf("mismatch\n got: %s\nwant: %s", gj, wj)
 	}
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -76,30 +76,41 @@ func (c *Client) scope() string {
 	return c.Tokens.Scope()
 }
 
-// get performs the request, fetching a fresh token once if the upstream
-// refuses the cached one (it may have been revoked or rotated early).
+// get performs the request. When the upstream refuses the token (it may have
+// been revoked or rotated early) and the source can hand out a different one,
+// it retries once with that; a static token is not retried.
 func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) {
-	body, err := c.getOnce(ctx, route, rawURL)
-	if c.Tokens != nil {
-		var ue *Error
-		if errors.As(err, &ue) && ue.Kind == KindUnauthorized && ue.Status == http.StatusUnauthorized {
-			return c.getOnce(ctx, route, rawURL)
-		}
+	token, err := c.token(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return body, err
+	body, err := c.getOnce(ctx, route, rawURL, token)
+	var ue *Error
+	if c.Tokens == nil || !errors.As(err, &ue) || ue.Status != http.StatusUnauthorized {
+		return body, err
+	}
+	c.Tokens.Invalidate(token)
+	fresh, terr := c.token(ctx)
+	if terr != nil || fresh == token {
+		return nil, err
+	}
+	return c.getOnce(ctx, route, rawURL, fresh)
 }
 
-func (c *Client) getOnce(ctx context.Context, route, rawURL string) ([]byte, error) {
+func (c *Client) token(ctx context.Context) (string, error) {
+	if c.Tokens == nil {
+		return "", nil
+	}
+	return c.Tokens.Token(ctx)
+}
+
+func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, &Error{Service: c.Service, Route: route, Kind: KindOther, Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
-	var token string
-	if c.Tokens != nil {
-		if token, err = c.Tokens.Token(ctx); err != nil {
-			return nil, err
-		}
+	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.HTTP.Do(req)
@@ -108,9 +119,6 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL string) ([]byte, err
 	}
 	defer resp.Body.Close()
 	if err := CheckResponse(c.Service, route, resp, c.now()); err != nil {
-		if c.Tokens != nil && resp.StatusCode == http.StatusUnauthorized {
-			c.Tokens.Invalidate(token)
-		}
 		return nil, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	orgraph "github.com/orgraph/orgraph"
+	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/upstreamsim"
+)
+
+// TestShutdownDrainsInFlightRequests cancels run's context (what SIGTERM
+// does) while a slow request is in flight: the request completes and run
+// returns nil, so the process exits 0.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{})
+	env := testutil.UpstreamEnv(base)
+	env["GATEWAY_ADDR"] = "127.0.0.1:0"
+	logs := &testutil.SyncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, testutil.MapLookup(env), io.Discard, logs) }()
+
+	url := waitForListening(t, logs)
+	sim.SetLatency(500 * time.Millisecond)
+	type result struct {
+		status int
+		body   string
+	}
+	answered := make(chan result, 1)
+	go func() {
+		resp, err := http.Post(url, "application/json", strings.NewReader(`{"query":"{ organization(id: \"org_Hg7bQ2mN4pLk9TzA\") { name } }"}`))
+		if err != nil {
+			answered <- result{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answered <- result{resp.StatusCode, string(b)}
+	}()
+	// Cancel once the upstream has the request, i.e. it is in flight.
+	for sim.Count(upstreamsim.RouteOrganization) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	r := <-answered
+	if r.status != 200 || !strings.Contains(r.body, `"name":"hogwarts"`) {
+		t.Fatalf("in-flight request: %d %s", r.status, r.body)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run returned %v, want nil", err)
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Fatal("still serving after shutdown")
+	}
+}
+
+var listening = regexp.MustCompile(`"graphql":"(http://[^"]+)"`)
+
+func waitForListening(t *testing.T, logs *testutil.SyncBuffer) string {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if m := listening.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("gateway did not start: %s", logs.String())
+	return ""
+}
+
+func TestBadSettingStopsStartupNamingTheVariable(t *testing.T) {
+	const secret = "not-a-url-but-a-secret"
+	err := run(context.Background(), nil, testutil.MapLookup(map[string]string{"AUTH0_BASE_URL": secret, "AUTH0_TOKEN": "t", "AUTH_DISABLED": "true"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "AUTH0_BASE_URL") || strings.Contains(err.Error(), secret) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestSchemaCommandPrintsTheSDL(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"schema"}, testutil.MapLookup(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != orgraph.Schema || !strings.Contains(out.String(), "type Organization") {
+		t.Fatal("schema output differs from schema.graphqls")
+	}
+}
+
+func TestDemoModeServesTheExampleQuery(t *testing.T) {
+	logs := &testutil.SyncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, testutil.MapLookup(map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"}), io.Discard, logs)
+	}()
+	url := waitForListening(t, logs)
+	if !strings.Contains(logs.String(), "caller authentication is off") {
+		t.Fatalf("demo mode does not say caller auth is off: %s", logs.String())
+	}
+	body, _ := json.Marshal(map[string]string{"query": demoExampleQuery(t, url)})
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct {
+			User struct {
+				Email         string
+				Organizations []struct {
+					Connections []struct{ ID string }
+					Groups      []struct{ Name string }
+				}
+			}
+		}
+		Errors []any
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if len(out.Errors) > 0 || out.Data.User.Email == "" || len(out.Data.User.Organizations) < 2 ||
+		len(out.Data.User.Organizations[0].Connections) == 0 || len(out.Data.User.Organizations[0].Groups) == 0 {
+		t.Fatalf("example query answer: %+v", out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// demoExampleQuery reads the query the IDE opens with from the IDE page, so
+// the test runs exactly what a person would.
+func demoExampleQuery(t *testing.T, graphqlURL string) string {
+	t.Helper()
+	status, page := testutil.Get(t, strings.TrimSuffix(graphqlURL, "graphql"))
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="ide-config">(.*?)</script>`).FindStringSubmatch(page)
+	if status != 200 || m == nil {
+		t.Fatalf("IDE page %d without its config", status)
+	}
+	var cfg struct {
+		DefaultQuery string `json:"defaultQuery"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &cfg); err != nil || cfg.DefaultQuery == "" {
+		t.Fatalf("IDE config %s: %v", m[1], err)
+	}
+	return cfg.DefaultQuery
+}

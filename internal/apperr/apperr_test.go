@@ -1,0 +1,79 @@
+package apperr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/orgraph/orgraph/internal/upstream"
+)
+
+func present(t *testing.T, err error) (code string, msg string, ext map[string]any, logs string) {
+	t.Helper()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, nil)
+	e := Presenter(log)(ctx, err)
+	c, _ := e.Extensions["code"].(string)
+	return c, e.Message, e.Extensions, buf.String()
+}
+
+func TestPresenterMapsEveryKind(t *testing.T) {
+	cases := []struct {
+		err     error
+		code    string
+		extKey  string
+		logged  bool
+		private string
+	}{
+		{BadInput("name must be at most %d characters", 50), "BAD_USER_INPUT", "", false, ""},
+		{&upstream.Error{Service: "auth0", Kind: upstream.KindRateLimited, Status: 429, RetryAfter: 1500 * time.Millisecond, Message: "Global limit has been reached"}, "RATE_LIMITED", "retryAfter", false, "Global limit"},
+		{&upstream.Error{Service: "auth0", Kind: upstream.KindForbidden, Status: 403, Message: "Insufficient scope"}, "FORBIDDEN", "", false, "Insufficient"},
+		{&upstream.Error{Service: "auth0", Kind: upstream.KindUnauthorized, Status: 401, Message: "Invalid token."}, "UPSTREAM_UNAUTHORIZED", "", true, "Invalid token"},
+		{fmt.Errorf("wrapped: %w", &upstream.Error{Service: "identity", Kind: upstream.KindOther, Status: 500, Code: "boom"}), "UPSTREAM_ERROR", "upstream", false, ""},
+		{&upstream.Error{Service: "identity", Kind: upstream.KindUnavailable, Err: errors.New("dial tcp 10.0.0.1:443: refused")}, "UPSTREAM_UNAVAILABLE", "", false, "10.0.0.1"},
+		{context.DeadlineExceeded, "UPSTREAM_UNAVAILABLE", "", false, ""},
+		{errors.New("db password=hunter2 in a message"), "INTERNAL_SERVER_ERROR", "", true, "hunter2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.code, func(t *testing.T) {
+			code, msg, ext, logs := present(t, tc.err)
+			if code != tc.code {
+				t.Fatalf("code %s, want %s", code, tc.code)
+			}
+			if tc.extKey != "" && ext[tc.extKey] == nil {
+				t.Fatalf("extensions lack %s: %v", tc.extKey, ext)
+			}
+			if tc.private != "" && strings.Contains(msg, tc.private) {
+				t.Fatalf("message shows %q: %s", tc.private, msg)
+			}
+			if tc.logged != (logs != "") {
+				t.Fatalf("logged=%v, want %v: %s", logs != "", tc.logged, logs)
+			}
+		})
+	}
+	_, _, ext, _ := present(t, &upstream.Error{Kind: upstream.KindRateLimited, RetryAfter: 1500 * time.Millisecond})
+	if ext["retryAfter"] != 2 {
+		t.Fatalf("retryAfter %v, want 2 (rounded up)", ext["retryAfter"])
+	}
+}
+
+func TestPanicBecomesInternalErrorAndIsLoggedNotShown(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	err := Recover(log)(context.Background(), "secret detail in a panic")
+	code, msg, _, _ := present(t, err)
+	if code != "INTERNAL_SERVER_ERROR" || strings.Contains(msg, "secret detail") {
+		t.Fatalf("%s %q", code, msg)
+	}
+	if !strings.Contains(buf.String(), "secret detail in a panic") || !strings.Contains(buf.String(), "goroutine") {
+		t.Fatalf("panic and stack not logged: %s", buf.String())
+	}
+}
