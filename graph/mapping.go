@@ -80,13 +80,13 @@ func profile(ctx context.Context, u *model.User) (*auth0.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.UserProfileByID.Load(ctx, u.ID)()
+	return l.UserProfileByID(ctx, u.ID)
 }
 
 // partitionOf finds the UiPath partition an organization links to through
 // its metadata (design §1), and whether there is one.
 func (r *Resolver) partitionOf(l *loaders.Loaders, org *auth0.Organization) (loaders.PartitionKey, bool) {
-	if l.Identity == nil {
+	if !l.GroupsEnabled() {
 		return loaders.PartitionKey{}, false
 	}
 	pid, ok := org.MetadataValue(r.PartitionMetadataKey)
@@ -94,7 +94,7 @@ func (r *Resolver) partitionOf(l *loaders.Loaders, org *auth0.Organization) (loa
 		return loaders.PartitionKey{}, false
 	}
 	key := loaders.PartitionKey{PartitionID: pid}
-	if l.Identity.NeedsOrganizationName() {
+	if l.GroupsNeedOrganizationName() {
 		name, ok := org.MetadataValue(r.OrganizationMetadataKey)
 		if !ok {
 			name = org.Name
@@ -108,14 +108,17 @@ func (r *Resolver) partitionOf(l *loaders.Loaders, org *auth0.Organization) (loa
 // organization name is dropped when the base URL does not use it, so the
 // same partition asked with and without a name is one fetch.
 func partitionArgs(l *loaders.Loaders, partitionID string, organizationName *string) (loaders.PartitionKey, error) {
-	if l.Identity == nil {
+	if !l.GroupsEnabled() {
 		return loaders.PartitionKey{}, apperr.BadInput("groups are not enabled on this gateway")
 	}
 	if err := checkUUID("partitionGlobalId", partitionID); err != nil {
 		return loaders.PartitionKey{}, err
 	}
 	key := loaders.PartitionKey{PartitionID: partitionID}
-	if !l.Identity.NeedsOrganizationName() {
+	if !l.GroupsNeedOrganizationName() {
+		if organizationName != nil {
+			return key, checkText("organizationName", *organizationName, maxUiPathOrgName)
+		}
 		return key, nil
 	}
 	if organizationName == nil {

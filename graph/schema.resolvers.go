@@ -46,7 +46,7 @@ func (r *organizationResolver) Connections(ctx context.Context, obj *auth0.Organ
 	if err != nil {
 		return nil, err
 	}
-	conns, err := l.ConnectionsByOrganizationID.Load(ctx, obj.ID)()
+	conns, err := l.ConnectionsByOrganizationID(ctx, obj.ID)
 	return nonNil(conns), err
 }
 
@@ -60,7 +60,7 @@ func (r *organizationResolver) Groups(ctx context.Context, obj *auth0.Organizati
 	if !ok {
 		return []identity.Group{}, nil
 	}
-	groups, err := l.GroupsByPartition.Load(ctx, key)()
+	groups, err := l.GroupsByPartition(ctx, key)
 	return nonNil(groups), err
 }
 
@@ -75,7 +75,7 @@ func (r *organizationResolver) Members(ctx context.Context, obj *auth0.Organizat
 		return nil, err
 	}
 	page, err := pager.Collect(ctx, pager.KindMembers, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Member, string, error) {
-		p, err := l.MembersByOrganization.Load(ctx, loaders.MembersKey{OrganizationID: obj.ID, From: from, Take: take})()
+		p, err := l.MembersByOrganization(ctx, loaders.MembersKey{OrganizationID: obj.ID, From: from, Take: take})
 		return p.Members, p.Next, err
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (r *organizationPageResolver) TotalCount(ctx context.Context, obj *model.Or
 	if err != nil {
 		return nil, err
 	}
-	n, err := l.OrganizationCount.Load(ctx, struct{}{})()
+	n, err := l.OrganizationCount(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (r *queryResolver) Organizations(ctx context.Context, first *int, after *st
 		return nil, err
 	}
 	page, err := pager.Collect(ctx, pager.KindOrganizations, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Organization, string, error) {
-		p, err := l.OrganizationsPage.Load(ctx, loaders.PageKey{From: from, Take: take})()
+		p, err := l.OrganizationsPage(ctx, from, take)
 		return p.Organizations, p.Next, err
 	})
 	if err != nil {
@@ -126,7 +126,7 @@ func (r *queryResolver) Organization(ctx context.Context, id string) (*auth0.Org
 	if err != nil {
 		return nil, err
 	}
-	return l.OrganizationByID.Load(ctx, id)()
+	return l.OrganizationByID(ctx, id)
 }
 
 // OrganizationByName is the resolver for the organizationByName field.
@@ -138,7 +138,7 @@ func (r *queryResolver) OrganizationByName(ctx context.Context, name string) (*a
 	if err != nil {
 		return nil, err
 	}
-	return l.OrganizationByName.Load(ctx, name)()
+	return l.OrganizationByName(ctx, name)
 }
 
 // User is the resolver for the user field.
@@ -153,7 +153,7 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 	if err != nil {
 		return nil, err
 	}
-	profile, err := l.UserProfileByID.Load(ctx, id)()
+	profile, err := l.UserProfileByID(ctx, id)
 	if err != nil || profile == nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (r *queryResolver) Groups(ctx context.Context, partitionGlobalID string, or
 	if err != nil {
 		return nil, err
 	}
-	return l.GroupsByPartition.Load(ctx, key)()
+	return l.GroupsByPartition(ctx, key)
 }
 
 // Group is the resolver for the group field.
@@ -186,7 +186,7 @@ func (r *queryResolver) Group(ctx context.Context, partitionGlobalID string, id 
 	if err != nil {
 		return nil, err
 	}
-	return l.GroupByID.Load(ctx, loaders.GroupKey{OrganizationName: key.OrganizationName, PartitionID: key.PartitionID, GroupID: id})()
+	return l.GroupByID(ctx, loaders.GroupKey{OrganizationName: key.OrganizationName, PartitionID: key.PartitionID, GroupID: id})
 }
 
 // Email is the resolver for the email field.
@@ -222,7 +222,7 @@ func (r *userResolver) Organizations(ctx context.Context, obj *model.User) ([]au
 	if err != nil {
 		return nil, err
 	}
-	orgs, err := l.OrganizationsByUserID.Load(ctx, obj.ID)()
+	orgs, err := l.OrganizationsByUserID(ctx, obj.ID)
 	return nonNil(orgs), err
 }
 

@@ -13,9 +13,12 @@
 package loaders
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,23 +78,46 @@ type GroupKey struct {
 	GroupID          string
 }
 
-// Loaders are one request's loaders, one per upstream edge, named for what
-// they load.
-type Loaders struct {
-	OrganizationsPage           *dataloader.Loader[PageKey, auth0.OrganizationsPage]
-	OrganizationCount           *dataloader.Loader[struct{}, int]
-	OrganizationByID            *dataloader.Loader[string, *auth0.Organization]
-	OrganizationByName          *dataloader.Loader[string, *auth0.Organization]
-	ConnectionsByOrganizationID *dataloader.Loader[string, []auth0.EnabledConnection]
-	OrganizationsByUserID       *dataloader.Loader[string, []auth0.Organization]
-	MembersByOrganization       *dataloader.Loader[MembersKey, auth0.MembersPage]
-	UserProfileByID             *dataloader.Loader[string, *auth0.User]
-	GroupsByPartition           *dataloader.Loader[PartitionKey, []identity.Group]
-	GroupByID                   *dataloader.Loader[GroupKey, *identity.Group]
+// OrganizationKey asks for one organization by id or, when ID is empty, by
+// name. Both kinds share one loader so that a batch holding both can answer a
+// name from an organization it fetched by id.
+type OrganizationKey struct {
+	ID   string
+	Name string
+}
 
-	// Identity is the UiPath client, exposed so resolvers can tell whether
-	// groups are enabled and whether calls must name an organization.
-	Identity *identity.Client
+// Loaders are one request's loaders, one per upstream edge. Their methods are
+// named for what they load and return the value itself: a 404 is a zero
+// value (nil or empty) with no error.
+type Loaders struct {
+	up Upstreams
+
+	organizationsPage     *dataloader.Loader[PageKey, auth0.OrganizationsPage]
+	organizationCount     *dataloader.Loader[struct{}, int]
+	organization          *dataloader.Loader[OrganizationKey, *auth0.Organization]
+	connectionsByOrg      *dataloader.Loader[string, []auth0.EnabledConnection]
+	organizationsByUser   *dataloader.Loader[string, []auth0.Organization]
+	membersByOrganization *dataloader.Loader[MembersKey, auth0.MembersPage]
+	userProfile           *dataloader.Loader[string, *auth0.User]
+	groupsByPartition     *dataloader.Loader[PartitionKey, []identity.Group]
+	groupByID             *dataloader.Loader[GroupKey, *identity.Group]
+
+	// orgs tracks what this request knows of organizations, so a by-name
+	// lookup can wait for by-id fetches and answer from what they return:
+	// root fields resolve concurrently and may land in different batches.
+	orgs organizationTracker
+}
+
+// organizationTracker counts organization ids asked for but not yet fetched
+// and remembers every organization received, by name. Asking, priming and
+// counting happen under one lock, so an id answered from the loader's memo
+// is never counted as pending.
+type organizationTracker struct {
+	mu        sync.Mutex
+	idle      *sync.Cond // signalled when pending drops to zero
+	requested map[string]bool
+	pending   int
+	byName    map[string]*auth0.Organization
 }
 
 // ErrGroupsDisabled means no identity upstream is configured.
@@ -99,67 +125,211 @@ var ErrGroupsDisabled = errors.New("loaders: groups are disabled (IDENTITY_BASE_
 
 // New builds a fresh set of loaders for one request.
 func New(up Upstreams) *Loaders {
-	n := up.Concurrency
-	if n < 1 {
-		n = 1
+	if up.Concurrency < 1 {
+		up.Concurrency = 1
 	}
+	n := up.Concurrency
 	a := up.Auth0
-	l := &Loaders{Identity: up.Identity}
-	l.OrganizationsPage = newLoader(n, func(ctx context.Context, k PageKey) (auth0.OrganizationsPage, error) {
+	l := &Loaders{up: up}
+	l.orgs.requested = make(map[string]bool)
+	l.orgs.byName = make(map[string]*auth0.Organization)
+	l.orgs.idle = sync.NewCond(&l.orgs.mu)
+	l.organizationsPage = newLoader(n, comparePage, func(ctx context.Context, k PageKey) (auth0.OrganizationsPage, error) {
 		page, err := a.Organizations(ctx, k.From, k.Take)
 		if err == nil {
 			l.primeOrganizations(ctx, page.Organizations)
 		}
 		return page, err
 	})
-	l.OrganizationCount = newLoader(n, func(ctx context.Context, _ struct{}) (int, error) {
+	l.organizationCount = newLoader(n, func(struct{}, struct{}) int { return 0 }, func(ctx context.Context, _ struct{}) (int, error) {
 		return a.CountOrganizations(ctx)
 	})
-	l.OrganizationByID = newLoader(n, a.Organization)
-	l.OrganizationByName = newLoader(n, a.OrganizationByName)
-	l.ConnectionsByOrganizationID = newLoader(n, a.EnabledConnections)
-	l.OrganizationsByUserID = newLoader(n, func(ctx context.Context, userID string) ([]auth0.Organization, error) {
+	l.organization = dataloader.NewBatchedLoader(l.fetchOrganizations,
+		dataloader.WithWait[OrganizationKey, *auth0.Organization](batchWait),
+		dataloader.WithBatchCapacity[OrganizationKey, *auth0.Organization](batchCapacity),
+	)
+	l.connectionsByOrg = newLoader(n, strings.Compare, a.EnabledConnections)
+	l.organizationsByUser = newLoader(n, strings.Compare, func(ctx context.Context, userID string) ([]auth0.Organization, error) {
 		orgs, err := a.UserOrganizations(ctx, userID)
 		if err == nil {
 			l.primeOrganizations(ctx, orgs)
 		}
 		return orgs, err
 	})
-	l.MembersByOrganization = newLoader(n, func(ctx context.Context, k MembersKey) (auth0.MembersPage, error) {
+	l.membersByOrganization = newLoader(n, compareMembers, func(ctx context.Context, k MembersKey) (auth0.MembersPage, error) {
 		return a.Members(ctx, k.OrganizationID, k.From, k.Take)
 	})
-	l.UserProfileByID = newLoader(n, a.User)
-	l.GroupsByPartition = newLoader(n, func(ctx context.Context, k PartitionKey) ([]identity.Group, error) {
-		if up.Identity == nil {
-			return nil, ErrGroupsDisabled
-		}
+	l.userProfile = newLoader(n, strings.Compare, a.User)
+	l.groupsByPartition = newLoader(n, comparePartition, func(ctx context.Context, k PartitionKey) ([]identity.Group, error) {
 		return up.Identity.Groups(ctx, k.OrganizationName, k.PartitionID)
 	})
-	l.GroupByID = newLoader(n, func(ctx context.Context, k GroupKey) (*identity.Group, error) {
-		if up.Identity == nil {
-			return nil, ErrGroupsDisabled
-		}
+	l.groupByID = newLoader(n, compareGroup, func(ctx context.Context, k GroupKey) (*identity.Group, error) {
 		return up.Identity.Group(ctx, k.OrganizationName, k.PartitionID, k.GroupID)
 	})
 	return l
+}
+
+// OrganizationsPage loads one checkpoint page of the tenant's organizations
+// and primes the organization lookups with its items.
+func (l *Loaders) OrganizationsPage(ctx context.Context, from string, take int) (auth0.OrganizationsPage, error) {
+	return l.organizationsPage.Load(ctx, PageKey{From: from, Take: take})()
+}
+
+// OrganizationCount loads the tenant's organization count.
+func (l *Loaders) OrganizationCount(ctx context.Context) (int, error) {
+	return l.organizationCount.Load(ctx, struct{}{})()
+}
+
+// OrganizationByID loads one organization by id; nil when there is none.
+func (l *Loaders) OrganizationByID(ctx context.Context, id string) (*auth0.Organization, error) {
+	l.orgs.mu.Lock()
+	if !l.orgs.requested[id] {
+		l.orgs.requested[id] = true
+		l.orgs.pending++
+	}
+	thunk := l.organization.Load(ctx, OrganizationKey{ID: id})
+	l.orgs.mu.Unlock()
+	return thunk()
+}
+
+// OrganizationByName loads one organization by name; nil when there is none.
+func (l *Loaders) OrganizationByName(ctx context.Context, name string) (*auth0.Organization, error) {
+	return l.organization.Load(ctx, OrganizationKey{Name: name})()
+}
+
+// ConnectionsByOrganizationID loads an organization's enabled connections.
+func (l *Loaders) ConnectionsByOrganizationID(ctx context.Context, orgID string) ([]auth0.EnabledConnection, error) {
+	return l.connectionsByOrg.Load(ctx, orgID)()
+}
+
+// OrganizationsByUserID loads the organizations a user belongs to and primes
+// the organization lookups with them.
+func (l *Loaders) OrganizationsByUserID(ctx context.Context, userID string) ([]auth0.Organization, error) {
+	return l.organizationsByUser.Load(ctx, userID)()
+}
+
+// MembersByOrganization loads one page of an organization's members.
+func (l *Loaders) MembersByOrganization(ctx context.Context, k MembersKey) (auth0.MembersPage, error) {
+	return l.membersByOrganization.Load(ctx, k)()
+}
+
+// UserProfileByID loads a user's profile; nil when the user does not exist.
+func (l *Loaders) UserProfileByID(ctx context.Context, userID string) (*auth0.User, error) {
+	return l.userProfile.Load(ctx, userID)()
+}
+
+// GroupsByPartition loads all groups of a UiPath organization; nil when the
+// partition does not exist.
+func (l *Loaders) GroupsByPartition(ctx context.Context, k PartitionKey) ([]identity.Group, error) {
+	if l.up.Identity == nil {
+		return nil, ErrGroupsDisabled
+	}
+	return l.groupsByPartition.Load(ctx, k)()
+}
+
+// GroupByID loads one group; nil when there is none.
+func (l *Loaders) GroupByID(ctx context.Context, k GroupKey) (*identity.Group, error) {
+	if l.up.Identity == nil {
+		return nil, ErrGroupsDisabled
+	}
+	return l.groupByID.Load(ctx, k)()
+}
+
+// GroupsEnabled reports whether an identity upstream is configured.
+func (l *Loaders) GroupsEnabled() bool { return l.up.Identity != nil }
+
+// GroupsNeedOrganizationName reports whether identity calls must name the
+// UiPath organization (the base URL is per organization).
+func (l *Loaders) GroupsNeedOrganizationName() bool {
+	return l.up.Identity != nil && l.up.Identity.NeedsOrganizationName()
 }
 
 // primeOrganizations records organizations that arrived inside a list, so
 // asking for one of them again by id or by name costs nothing.
 func (l *Loaders) primeOrganizations(ctx context.Context, orgs []auth0.Organization) {
 	for i := range orgs {
-		o := &orgs[i]
-		if o.ID != "" {
-			l.OrganizationByID.Prime(ctx, o.ID, o)
-		}
-		if o.Name != "" {
-			l.OrganizationByName.Prime(ctx, o.Name, o)
-		}
+		l.primeOrganization(ctx, &orgs[i])
 	}
 }
 
-func newLoader[K comparable, V any](concurrency int, fetch func(context.Context, K) (V, error)) *dataloader.Loader[K, V] {
-	return dataloader.NewBatchedLoader(batchFunc(concurrency, fetch),
+func (l *Loaders) primeOrganization(ctx context.Context, o *auth0.Organization) {
+	l.orgs.mu.Lock()
+	defer l.orgs.mu.Unlock()
+	if o.ID != "" {
+		l.orgs.requested[o.ID] = true
+		l.organization.Prime(ctx, OrganizationKey{ID: o.ID}, o)
+	}
+	if o.Name != "" {
+		l.orgs.byName[o.Name] = o
+		l.organization.Prime(ctx, OrganizationKey{Name: o.Name}, o)
+	}
+}
+
+// fetchOrganizations is the organization loader's batch function. Ids are
+// fetched first. A name is then answered from any organization this request
+// has already received (by id, in this batch or another one, or in a list),
+// and only the remaining names are fetched. Waiting for the id fetches costs
+// one round trip of latency, but only when a query asks by id and by name at
+// once, and it spends no upstream call twice on one organization.
+func (l *Loaders) fetchOrganizations(ctx context.Context, keys []OrganizationKey) []*dataloader.Result[*auth0.Organization] {
+	results := make([]*dataloader.Result[*auth0.Organization], len(keys))
+	var ids, names []int
+	for i, k := range keys {
+		if k.ID != "" {
+			ids = append(ids, i)
+		} else {
+			names = append(names, i)
+		}
+	}
+	byKey := func(a, b int) int {
+		return cmp.Or(strings.Compare(keys[a].ID, keys[b].ID), strings.Compare(keys[a].Name, keys[b].Name))
+	}
+	if len(keys) > l.up.Concurrency {
+		slices.SortFunc(ids, byKey)
+		slices.SortFunc(names, byKey)
+	}
+	each(l.up.Concurrency, ids, func(i int) {
+		results[i] = result(l.up.Auth0.Organization(ctx, keys[i].ID))
+	})
+	for _, i := range ids {
+		if o := results[i].Data; o != nil {
+			l.primeOrganization(ctx, o)
+		}
+	}
+	l.orgs.mu.Lock()
+	l.orgs.pending -= len(ids)
+	if l.orgs.pending == 0 {
+		l.orgs.idle.Broadcast()
+	}
+	if len(names) == 0 {
+		l.orgs.mu.Unlock()
+		return results
+	}
+	for l.orgs.pending > 0 { // by-id fetches of other batches are bounded by UPSTREAM_TIMEOUT
+		l.orgs.idle.Wait()
+	}
+	rest := names[:0]
+	for _, i := range names {
+		if o, ok := l.orgs.byName[keys[i].Name]; ok {
+			results[i] = &dataloader.Result[*auth0.Organization]{Data: o}
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	l.orgs.mu.Unlock()
+	each(l.up.Concurrency, rest, func(i int) {
+		results[i] = result(l.up.Auth0.OrganizationByName(ctx, keys[i].Name))
+	})
+	for _, i := range rest {
+		if o := results[i].Data; o != nil {
+			l.primeOrganization(ctx, o)
+		}
+	}
+	return results
+}
+
+func newLoader[K comparable, V any](concurrency int, compare func(a, b K) int, fetch func(context.Context, K) (V, error)) *dataloader.Loader[K, V] {
+	return dataloader.NewBatchedLoader(batchFunc(concurrency, compare, fetch),
 		dataloader.WithWait[K, V](batchWait),
 		dataloader.WithBatchCapacity[K, V](batchCapacity),
 	)
@@ -169,26 +339,63 @@ func newLoader[K comparable, V any](concurrency int, fetch func(context.Context,
 // result per key, in key order, at most concurrency fetches at once, and a
 // 404 turned into a zero value (null) rather than an error. The loader's memo
 // has already removed repeated keys.
-func batchFunc[K comparable, V any](concurrency int, fetch func(context.Context, K) (V, error)) dataloader.BatchFunc[K, V] {
+//
+// When a batch holds more keys than may run at once, they are fetched in the
+// order compare gives rather than the order resolvers happened to ask in, so
+// identical queries running side by side issue the same calls at the same
+// moments and share them in flight.
+func batchFunc[K comparable, V any](concurrency int, compare func(a, b K) int, fetch func(context.Context, K) (V, error)) dataloader.BatchFunc[K, V] {
 	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
 		results := make([]*dataloader.Result[V], len(keys))
-		if len(keys) == 1 {
-			results[0] = result(fetch(ctx, keys[0]))
-			return results
+		idx := make([]int, len(keys))
+		for i := range idx {
+			idx[i] = i
 		}
-		sem := make(chan struct{}, concurrency)
-		var wg sync.WaitGroup
-		for i, k := range keys {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				results[i] = result(fetch(ctx, k))
-			}()
+		if len(keys) > concurrency {
+			slices.SortFunc(idx, func(a, b int) int { return compare(keys[a], keys[b]) })
 		}
-		wg.Wait()
+		each(concurrency, idx, func(i int) { results[i] = result(fetch(ctx, keys[i])) })
 		return results
 	}
+}
+
+func comparePage(a, b PageKey) int {
+	return cmp.Or(strings.Compare(a.From, b.From), cmp.Compare(a.Take, b.Take))
+}
+
+func compareMembers(a, b MembersKey) int {
+	return cmp.Or(strings.Compare(a.OrganizationID, b.OrganizationID), strings.Compare(a.From, b.From), cmp.Compare(a.Take, b.Take))
+}
+
+func comparePartition(a, b PartitionKey) int {
+	return cmp.Or(strings.Compare(a.PartitionID, b.PartitionID), strings.Compare(a.OrganizationName, b.OrganizationName))
+}
+
+func compareGroup(a, b GroupKey) int {
+	return cmp.Or(comparePartition(PartitionKey{a.OrganizationName, a.PartitionID}, PartitionKey{b.OrganizationName, b.PartitionID}), strings.Compare(a.GroupID, b.GroupID))
+}
+
+// each calls f for every index, at most concurrency at a time; a single
+// index runs on the caller's goroutine.
+func each(concurrency int, idx []int, f func(i int)) {
+	switch len(idx) {
+	case 0:
+		return
+	case 1:
+		f(idx[0])
+		return
+	}
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 func result[V any](v V, err error) *dataloader.Result[V] {
@@ -204,7 +411,8 @@ type ctxKey struct{}
 // Middleware gives every request its own Loaders.
 func Middleware(up Upstreams, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(WithLoaders(r.Context(), New(up))))
+		ctx := upstream.WithRequestStart(r.Context(), time.Now())
+		next.ServeHTTP(w, r.WithContext(WithLoaders(ctx, New(up))))
 	})
 }
 

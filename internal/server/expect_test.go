@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"sort"
@@ -143,3 +144,5 @@ func assertJSON(t *testing.T, got json.RawMessage, want any) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -28,6 +28,7 @@ type Client struct {
 	Timeout time.Duration
 
 	flight singleflight.Group
+	recent recentResults
 	now    func() time.Time
 }
 
@@ -44,16 +45,33 @@ func NewClient(service string, httpClient *http.Client, tokens TokenSource, time
 // route template used in errors and metrics (never the raw URL: ids are
 // personal data and tokens could ride in query strings).
 //
-// Identical calls in flight at the same time (same service, credentials scope
-// and URL) share one upstream request: the shared request runs detached from
-// any single caller's cancellation, bounded by the client's timeout, while
-// each caller still stops waiting when its own context ends.
+// Identical calls (same service, credentials scope and URL) from overlapping
+// requests share one upstream request (see share.go): the shared request runs
+// detached from any single caller's cancellation, bounded by the client's
+// timeout, while each caller still stops waiting when its own context ends.
 func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) error {
 	key := c.Service + "\x00" + c.scope() + "\x00" + rawURL
+	began, hasStart := requestStart(ctx)
+	if hasStart {
+		if body, ok := c.recent.get(key, began, c.now()); ok {
+			return c.decode(route, body, out)
+		}
+	}
 	ch := c.flight.DoChan(key, func() (any, error) {
+		// Checked again here: the result may have been stored between the
+		// check above and this flight starting.
+		if hasStart {
+			if body, ok := c.recent.get(key, began, c.now()); ok {
+				return body, nil
+			}
+		}
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
 		defer cancel()
-		return c.get(callCtx, route, rawURL)
+		body, err := c.get(callCtx, route, rawURL)
+		if err == nil {
+			c.recent.put(key, body, c.now())
+		}
+		return body, err
 	})
 	select {
 	case <-ctx.Done():
@@ -62,11 +80,15 @@ func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) err
 		if res.Err != nil {
 			return res.Err
 		}
-		if err := json.Unmarshal(res.Val.([]byte), out); err != nil {
-			return &Error{Service: c.Service, Route: route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: err}
-		}
-		return nil
+		return c.decode(route, res.Val.([]byte), out)
 	}
+}
+
+func (c *Client) decode(route string, body []byte, out any) error {
+	if err := json.Unmarshal(body, out); err != nil {
+		return &Error{Service: c.Service, Route: route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: err}
+	}
+	return nil
 }
 
 func (c *Client) scope() string {

@@ -1,0 +1,207 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/upstreamsim"
+)
+
+// Each test starts a cold gateway and asserts exactly how many upstream calls
+// a query costs, per route, from the simulator's counters: one per distinct
+// resource the query touches.
+
+func assertCalls(t *testing.T, sim *upstreamsim.Simulator, want map[string]int64) {
+	t.Helper()
+	got := sim.Counts()
+	var total int64
+	for route, n := range want {
+		total += n
+		if got[route] != n {
+			t.Errorf("%s: %d calls, want %d", route, got[route], n)
+		}
+	}
+	if sim.Total() != total {
+		t.Errorf("total %d calls, want %d: %v", sim.Total(), total, got)
+	}
+}
+
+func TestFiftyOrganizationsWithConnections(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 60, ConnectionsPerOrg: 2}, nil)
+	resp := gw.Query(t, `{ organizations(first: 50) { nodes { id connections { id name } } } }`, nil)
+	var data struct {
+		Organizations struct {
+			Nodes []struct{ Connections []struct{ ID string } }
+		}
+	}
+	resp.Decode(t, &data)
+	if len(data.Organizations.Nodes) != 50 {
+		t.Fatalf("got %d organizations", len(data.Organizations.Nodes))
+	}
+	assertCalls(t, sim, map[string]int64{upstreamsim.RouteOrganizations: 1, upstreamsim.RouteEnabledConnections: 50})
+}
+
+func TestUserInKOrganizationsWithConnections(t *testing.T) {
+	for _, k := range []int{1, 4, 9} {
+		t.Run(string(rune('0'+k)), func(t *testing.T) {
+			gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 30, Users: 5, MembershipsPerUser: k}, nil)
+			ds := sim.Dataset()
+			user := ds.Users[len(ds.Users)-1].UserID // a generated user
+			if got := len(ds.UserOrganizations[user]); got != k {
+				t.Fatalf("user is in %d organizations, want %d", got, k)
+			}
+			resp := gw.Query(t, `query($id: ID!) { user(id: $id) { organizations { id name connections { id } } } }`, map[string]any{"id": user})
+			var data struct{ User struct{ Organizations []any } }
+			resp.Decode(t, &data)
+			if len(data.User.Organizations) != k {
+				t.Fatalf("got %d organizations", len(data.User.Organizations))
+			}
+			assertCalls(t, sim, map[string]int64{upstreamsim.RouteUserOrganizations: 1, upstreamsim.RouteEnabledConnections: int64(k)})
+		})
+	}
+}
+
+func TestTwentyOrganizationsWithGroupsSharingPartitions(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 30, Partitions: 3, GroupsPerPartition: 2, MembersPerGroup: 3}, nil)
+	ds := sim.Dataset()
+	partitions := map[string]bool{}
+	for _, o := range ds.Organizations[:20] {
+		if p := o.Metadata[upstreamsim.MetadataPartitionKey]; p != "" {
+			partitions[p] = true
+		}
+	}
+	resp := gw.Query(t, `{ organizations(first: 20) { nodes { id groups { id name members { identifier displayName } } } } }`, nil)
+	var data struct {
+		Organizations struct {
+			Nodes []struct {
+				Groups []struct{ Members []any }
+			}
+		}
+	}
+	resp.Decode(t, &data)
+	if len(data.Organizations.Nodes) != 20 {
+		t.Fatalf("got %d organizations", len(data.Organizations.Nodes))
+	}
+	if len(partitions) >= 20 || len(partitions) < 3 {
+		t.Fatalf("test data should share partitions: %d distinct", len(partitions))
+	}
+	assertCalls(t, sim, map[string]int64{upstreamsim.RouteOrganizations: 1, upstreamsim.RouteGroups: int64(len(partitions))})
+}
+
+func TestSameOrganizationByIDByNameAndThroughUser(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	ds := sim.Dataset()
+	resp := gw.Query(t, `query($id: ID!, $user: ID!) {
+		byID: organization(id: $id) { id name connections { id } }
+		byName: organizationByName(name: "hogwarts") { id displayName connections { id } }
+		user(id: $user) { organizations { id name connections { id } } }
+	}`, map[string]any{"id": hogwartsID, "user": demoUserID})
+	var data struct {
+		ByID, ByName struct{ ID string }
+		User         struct{ Organizations []struct{ ID string } }
+	}
+	resp.Decode(t, &data)
+	if data.ByID.ID != hogwartsID || data.ByName.ID != hogwartsID {
+		t.Fatalf("%+v", data)
+	}
+	// The organization is fetched once (by id; the name is answered from it),
+	// and its connections once although three paths ask for them.
+	assertCalls(t, sim, map[string]int64{
+		upstreamsim.RouteOrganization:       1,
+		upstreamsim.RouteUserOrganizations:  1,
+		upstreamsim.RouteEnabledConnections: int64(len(ds.UserOrganizations[demoUserID])),
+	})
+}
+
+func TestOrganizationsFromAListCostNothingMore(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	// organization(id) inside the members' organizations: every organization
+	// there arrived in a list, so nothing is fetched by id or name.
+	resp := gw.Query(t, `query($id: ID!) {
+		organization(id: $id) { members(first: 10) { nodes { organizations { id name } } } }
+	}`, map[string]any{"id": hogwartsID})
+	var data struct {
+		Organization struct {
+			Members struct {
+				Nodes []struct{ Organizations []any }
+			}
+		}
+	}
+	resp.Decode(t, &data)
+	members := len(sim.Dataset().Members[hogwartsID])
+	assertCalls(t, sim, map[string]int64{
+		upstreamsim.RouteOrganization:      1,
+		upstreamsim.RouteMembers:           1,
+		upstreamsim.RouteUserOrganizations: int64(members),
+	})
+}
+
+func TestSameFieldUnderTwoAliases(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	resp := gw.Query(t, `query($id: ID!) {
+		a: organization(id: $id) { name connections { id } groups { name } }
+		b: organization(id: $id) { displayName connections { name } groups { id } }
+		c: organizations(first: 5) { nodes { id } }
+		d: organizations(first: 5) { nodes { name } }
+	}`, map[string]any{"id": hogwartsID})
+	var data map[string]any
+	resp.Decode(t, &data)
+	assertCalls(t, sim, map[string]int64{
+		upstreamsim.RouteOrganization:       1,
+		upstreamsim.RouteEnabledConnections: 1,
+		upstreamsim.RouteGroups:             1,
+		upstreamsim.RouteOrganizations:      1,
+	})
+}
+
+// TestConcurrentIdenticalQueriesCostWhatOneCosts sends 100 identical queries
+// at once to a cold gateway. The simulator answers after 100 ms, as a real
+// upstream takes a while, so the queries overlap; identical upstream calls in
+// flight, or fetched after a request began, are shared across requests, so
+// the count holds however the scheduler spreads the requests' work, and also
+// when the fan-out (20) exceeds UPSTREAM_CONCURRENCY (16).
+func TestConcurrentIdenticalQueriesCostWhatOneCosts(t *testing.T) {
+	const query = `{ organizations(first: 20) { nodes { id connections { id } groups { name } } } }`
+	one, oneSim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 30, Partitions: 3}, nil)
+	one.Query(t, query, nil).Decode(t, &map[string]any{})
+	single := oneSim.Counts()
+
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 30, Partitions: 3, Latency: 100 * time.Millisecond}, nil)
+	body, _ := json.Marshal(map[string]string{"query": query})
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			resp, err := http.Post(gw.URL+"/graphql", "application/json", bytesReader(body))
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			var out struct{ Errors []any }
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			if resp.StatusCode != 200 || len(out.Errors) > 0 {
+				errs <- resp.Status
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatalf("a query failed: %s", e)
+	}
+	want := map[string]int64{}
+	for route, n := range single {
+		want[route] = n
+	}
+	assertCalls(t, sim, want)
+}
