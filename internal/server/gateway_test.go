@@ -314,7 +314,7 @@ func TestIdsCannotReachAnotherUpstreamRoute(t *testing.T) {
 }
 
 func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
-	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 9}, nil)
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 50}, nil)
 	ds := sim.Dataset()
 	failing := ds.Organizations[4].ID
 	cases := []struct {
@@ -332,7 +332,7 @@ func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			sim.ClearFaults()
 			sim.SetFault("/api/v2/organizations/"+failing+"/enabled_connections", tc.status)
-			resp := gw.Query(t, `{ organizations(first: 12) { nodes { id connections { id } } } }`, nil)
+			resp := gw.Query(t, `{ organizations(first: 50) { nodes { id connections { id } } } }`, nil)
 			e := resp.OnlyError(t)
 			if e.Code() != tc.code {
 				t.Fatalf("code %s, want %s: %s", e.Code(), tc.code, resp.Raw)
@@ -352,8 +352,8 @@ func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
 				}
 			}
 			_ = json.Unmarshal(resp.Data, &data)
-			if len(data.Organizations.Nodes) != 12 {
-				t.Fatalf("got %d organizations, want all 12", len(data.Organizations.Nodes))
+			if len(data.Organizations.Nodes) != 50 {
+				t.Fatalf("got %d organizations, want all 50", len(data.Organizations.Nodes))
 			}
 			for i, n := range data.Organizations.Nodes {
 				if (n.Connections == nil) != (i == 4) {
