@@ -29,12 +29,16 @@ import (
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
-// batchWait is how long a loader collects keys before it fetches. gqlgen
-// resolves the siblings of a list in parallel goroutines that reach Load
-// within microseconds of each other, so a millisecond catches a whole level;
-// v7's 16 ms default would add 16 ms per level of nesting to every query for
-// no gain, since there is no batch endpoint to fill.
-const batchWait = time.Millisecond
+// batchWait is how long a loader collects keys before it fetches: not at
+// all beyond the moment its batch goroutine is scheduled. gqlgen resolves the
+// siblings of a list in goroutines that reach Load within microseconds, so a
+// batch still gathers most of a level. Any non-zero wait is rounded up by Go's
+// timers to about a millisecond, which measured as 1.1 ms added per level of
+// nesting (a one-call query: 1.46 ms with a 50 µs wait, 0.30 ms with none;
+// BenchmarkNestedQueries). Nothing needs fuller batches: neither upstream can
+// fetch many ids in one call, and deduplication comes from the per-request
+// memo, not from the batch.
+const batchWait = 0
 
 // batchCapacity caps one batch at the upstreams' largest page size, so a
 // batch never holds more keys than one page of parents can produce and a
@@ -102,23 +106,30 @@ type Loaders struct {
 	groupsByPartition     *dataloader.Loader[PartitionKey, []identity.Group]
 	groupByID             *dataloader.Loader[GroupKey, *identity.Group]
 
-	// orgs tracks what this request knows of organizations, so a by-name
-	// lookup can wait for by-id fetches and answer from what they return:
-	// root fields resolve concurrently and may land in different batches.
+	// orgs lets by-id and by-name lookups of one request answer each other:
+	// root fields resolve concurrently, so the same organization can be asked
+	// for both ways in different batches, in either order.
 	orgs organizationTracker
 }
 
-// organizationTracker counts organization ids asked for but not yet fetched
-// and remembers every organization received, by name. Asking, priming and
-// counting happen under one lock, so an id answered from the loader's memo
-// is never counted as pending.
+// organizationTracker records the organizations a request has received, by
+// id and by name, and how many fetches of each kind are in flight. A batch
+// waits while fetches of the other kind are in flight, answers what they
+// returned, and only then fetches the rest; whichever kind goes first, the
+// other is answered from it. In-flight fetches never wait, so two batches
+// cannot wait on each other.
 type organizationTracker struct {
-	mu        sync.Mutex
-	idle      *sync.Cond // signalled when pending drops to zero
-	requested map[string]bool
-	pending   int
-	byName    map[string]*auth0.Organization
+	mu       sync.Mutex
+	changed  *sync.Cond
+	fetching [2]int // batches fetching by id, by name
+	byID     map[string]*auth0.Organization
+	byName   map[string]*auth0.Organization
 }
+
+const (
+	lookupByID = iota
+	lookupByName
+)
 
 // ErrGroupsDisabled means no identity upstream is configured.
 var ErrGroupsDisabled = errors.New("loaders: groups are disabled (IDENTITY_BASE_URL is not set)")
@@ -131,9 +142,9 @@ func New(up Upstreams) *Loaders {
 	n := up.Concurrency
 	a := up.Auth0
 	l := &Loaders{up: up}
-	l.orgs.requested = make(map[string]bool)
+	l.orgs.byID = make(map[string]*auth0.Organization)
 	l.orgs.byName = make(map[string]*auth0.Organization)
-	l.orgs.idle = sync.NewCond(&l.orgs.mu)
+	l.orgs.changed = sync.NewCond(&l.orgs.mu)
 	l.organizationsPage = newLoader(n, comparePage, func(ctx context.Context, k PageKey) (auth0.OrganizationsPage, error) {
 		page, err := a.Organizations(ctx, k.From, k.Take)
 		if err == nil {
@@ -182,14 +193,7 @@ func (l *Loaders) OrganizationCount(ctx context.Context) (int, error) {
 
 // OrganizationByID loads one organization by id; nil when there is none.
 func (l *Loaders) OrganizationByID(ctx context.Context, id string) (*auth0.Organization, error) {
-	l.orgs.mu.Lock()
-	if !l.orgs.requested[id] {
-		l.orgs.requested[id] = true
-		l.orgs.pending++
-	}
-	thunk := l.organization.Load(ctx, OrganizationKey{ID: id})
-	l.orgs.mu.Unlock()
-	return thunk()
+	return l.organization.Load(ctx, OrganizationKey{ID: id})()
 }
 
 // OrganizationByName loads one organization by name; nil when there is none.
@@ -256,7 +260,7 @@ func (l *Loaders) primeOrganization(ctx context.Context, o *auth0.Organization) 
 	l.orgs.mu.Lock()
 	defer l.orgs.mu.Unlock()
 	if o.ID != "" {
-		l.orgs.requested[o.ID] = true
+		l.orgs.byID[o.ID] = o
 		l.organization.Prime(ctx, OrganizationKey{ID: o.ID}, o)
 	}
 	if o.Name != "" {
@@ -265,12 +269,11 @@ func (l *Loaders) primeOrganization(ctx context.Context, o *auth0.Organization) 
 	}
 }
 
-// fetchOrganizations is the organization loader's batch function. Ids are
-// fetched first. A name is then answered from any organization this request
-// has already received (by id, in this batch or another one, or in a list),
-// and only the remaining names are fetched. Waiting for the id fetches costs
-// one round trip of latency, but only when a query asks by id and by name at
-// once, and it spends no upstream call twice on one organization.
+// fetchOrganizations is the organization loader's batch function: the ids,
+// then the names, each through fetchOrganizationsBy. Waiting for the other
+// kind costs one round trip of latency, but only when a query asks for
+// organizations by id and by name at once, and it never spends an upstream
+// call twice on one organization.
 func (l *Loaders) fetchOrganizations(ctx context.Context, keys []OrganizationKey) []*dataloader.Result[*auth0.Organization] {
 	results := make([]*dataloader.Result[*auth0.Organization], len(keys))
 	var ids, names []int
@@ -281,51 +284,62 @@ func (l *Loaders) fetchOrganizations(ctx context.Context, keys []OrganizationKey
 			names = append(names, i)
 		}
 	}
-	byKey := func(a, b int) int {
-		return cmp.Or(strings.Compare(keys[a].ID, keys[b].ID), strings.Compare(keys[a].Name, keys[b].Name))
-	}
 	if len(keys) > l.up.Concurrency {
+		byKey := func(a, b int) int {
+			return cmp.Or(strings.Compare(keys[a].ID, keys[b].ID), strings.Compare(keys[a].Name, keys[b].Name))
+		}
 		slices.SortFunc(ids, byKey)
 		slices.SortFunc(names, byKey)
 	}
-	each(l.up.Concurrency, ids, func(i int) {
-		results[i] = result(l.up.Auth0.Organization(ctx, keys[i].ID))
-	})
-	for _, i := range ids {
-		if o := results[i].Data; o != nil {
-			l.primeOrganization(ctx, o)
+	l.fetchOrganizationsBy(ctx, lookupByID, keys, ids, results)
+	l.fetchOrganizationsBy(ctx, lookupByName, keys, names, results)
+	return results
+}
+
+func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []OrganizationKey, idx []int, results []*dataloader.Result[*auth0.Organization]) {
+	if len(idx) == 0 {
+		return
+	}
+	t := &l.orgs
+	t.mu.Lock()
+	for t.fetching[1-kind] > 0 {
+		t.changed.Wait() // bounded by UPSTREAM_TIMEOUT of the fetches awaited
+	}
+	rest := make([]int, 0, len(idx))
+	for _, i := range idx {
+		known, ok := t.byID[keys[i].ID]
+		if kind == lookupByName {
+			known, ok = t.byName[keys[i].Name]
 		}
-	}
-	l.orgs.mu.Lock()
-	l.orgs.pending -= len(ids)
-	if l.orgs.pending == 0 {
-		l.orgs.idle.Broadcast()
-	}
-	if len(names) == 0 {
-		l.orgs.mu.Unlock()
-		return results
-	}
-	for l.orgs.pending > 0 { // by-id fetches of other batches are bounded by UPSTREAM_TIMEOUT
-		l.orgs.idle.Wait()
-	}
-	rest := names[:0]
-	for _, i := range names {
-		if o, ok := l.orgs.byName[keys[i].Name]; ok {
-			results[i] = &dataloader.Result[*auth0.Organization]{Data: o}
+		if ok {
+			results[i] = &dataloader.Result[*auth0.Organization]{Data: known}
 		} else {
 			rest = append(rest, i)
 		}
 	}
-	l.orgs.mu.Unlock()
+	if len(rest) == 0 {
+		t.mu.Unlock()
+		return
+	}
+	t.fetching[kind]++
+	t.mu.Unlock()
+
 	each(l.up.Concurrency, rest, func(i int) {
-		results[i] = result(l.up.Auth0.OrganizationByName(ctx, keys[i].Name))
+		if kind == lookupByID {
+			results[i] = result(l.up.Auth0.Organization(ctx, keys[i].ID))
+		} else {
+			results[i] = result(l.up.Auth0.OrganizationByName(ctx, keys[i].Name))
+		}
 	})
 	for _, i := range rest {
 		if o := results[i].Data; o != nil {
 			l.primeOrganization(ctx, o)
 		}
 	}
-	return results
+	t.mu.Lock()
+	t.fetching[kind]--
+	t.changed.Broadcast()
+	t.mu.Unlock()
 }
 
 func newLoader[K comparable, V any](concurrency int, compare func(a, b K) int, fetch func(context.Context, K) (V, error)) *dataloader.Loader[K, V] {
