@@ -102,7 +102,7 @@ func (c *Client) OrganizationByName(ctx context.Context, name string) (*Organiza
 // https://auth0.com/docs/api/management/v2/organizations/get-enabled-connections
 func (c *Client) EnabledConnections(ctx context.Context, orgID string) ([]EnabledConnection, error) {
 	path := "/organizations/" + upstream.PathEscape(orgID) + "/enabled_connections"
-	return pageAll[EnabledConnection](ctx, c, RouteEnabledConnections, path, "enabled_connections")
+	return pageAll[EnabledConnection, connectionsEnvelope](ctx, c, RouteEnabledConnections, path)
 }
 
 // UserOrganizations reads every organization a user belongs to. The envelope's
@@ -110,7 +110,7 @@ func (c *Client) EnabledConnections(ctx context.Context, orgID string) ([]Enable
 // https://auth0.com/docs/api/management/v2/users/get-user-organizations
 func (c *Client) UserOrganizations(ctx context.Context, userID string) ([]Organization, error) {
 	path := "/users/" + upstream.PathEscape(userID) + "/organizations"
-	return pageAll[Organization](ctx, c, RouteUserOrganizations, path, "organizations")
+	return pageAll[Organization, organizationsEnvelope](ctx, c, RouteUserOrganizations, path)
 }
 
 // Members reads one checkpoint page of an organization's members. The
@@ -137,35 +137,48 @@ func (c *Client) User(ctx context.Context, id string) (*User, error) {
 	return &u, nil
 }
 
-// offsetPage decodes either shape an offset list can come in: a bare array
-// (without include_totals) or the {key:[…],start,limit,total} envelope.
-type offsetPage[T any] struct {
-	key   string
+// envelope is the include_totals shape of an offset list, named per endpoint.
+type envelope[T any] interface {
+	list() []T
+}
+
+type organizationsEnvelope struct {
+	Organizations []Organization `json:"organizations"`
+}
+
+func (e organizationsEnvelope) list() []Organization { return e.Organizations }
+
+type connectionsEnvelope struct {
+	EnabledConnections []EnabledConnection `json:"enabled_connections"`
+}
+
+func (e connectionsEnvelope) list() []EnabledConnection { return e.EnabledConnections }
+
+// offsetPage decodes either shape an offset list can come in, in one pass: a
+// bare array (without include_totals) or the envelope E.
+type offsetPage[T any, E envelope[T]] struct {
 	items []T
 }
 
-func (p *offsetPage[T]) UnmarshalJSON(b []byte) error {
+func (p *offsetPage[T, E]) UnmarshalJSON(b []byte) error {
 	if trimmed := bytes.TrimLeft(b, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
 		return json.Unmarshal(b, &p.items)
 	}
-	var env map[string]json.RawMessage
+	var env E
 	if err := json.Unmarshal(b, &env); err != nil {
 		return err
 	}
-	raw, ok := env[p.key]
-	if !ok {
-		return nil
-	}
-	return json.Unmarshal(raw, &p.items)
+	p.items = env.list()
+	return nil
 }
 
 // pageAll reads an offset-paged list to its end with the largest page size:
 // one request for lists of up to 99 items.
-func pageAll[T any](ctx context.Context, c *Client, route, path, key string) ([]T, error) {
+func pageAll[T any, E envelope[T]](ctx context.Context, c *Client, route, path string) ([]T, error) {
 	var all []T
 	for page := 0; page < maxOffsetPages; page++ {
 		q := url.Values{"include_totals": {"true"}, "per_page": {strconv.Itoa(MaxPageSize)}, "page": {strconv.Itoa(page)}}
-		p := offsetPage[T]{key: key}
+		var p offsetPage[T, E]
 		if err := c.http.GetJSON(ctx, route, c.url(path, q), &p); err != nil {
 			return nil, err
 		}
