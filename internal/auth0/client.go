@@ -56,13 +56,22 @@ func (c *Client) url(path string, q url.Values) string {
 // (from/take), which, unlike offset paging, goes past 1,000 records.
 // https://auth0.com/docs/api/management/v2/organizations/get-organizations
 func (c *Client) Organizations(ctx context.Context, from string, take int) (OrganizationsPage, error) {
+	var page OrganizationsPage
+	err := c.http.GetJSON(ctx, RouteOrganizations, c.OrganizationsURL(from, take), &page)
+	return page, err
+}
+
+// OrganizationsURL is the URL of one checkpoint page of organizations.
+func (c *Client) OrganizationsURL(from string, take int) string {
+	return c.url("/organizations", checkpoint(from, take))
+}
+
+func checkpoint(from string, take int) url.Values {
 	q := url.Values{"take": {strconv.Itoa(take)}}
 	if from != "" {
 		q.Set("from", from)
 	}
-	var page OrganizationsPage
-	err := c.http.GetJSON(ctx, RouteOrganizations, c.url("/organizations", q), &page)
-	return page, err
+	return q
 }
 
 // CountOrganizations asks for the tenant's organization count. Checkpoint
@@ -80,20 +89,30 @@ func (c *Client) CountOrganizations(ctx context.Context) (int, error) {
 // https://auth0.com/docs/api/management/v2/organizations/get-organizations-by-id
 func (c *Client) Organization(ctx context.Context, id string) (*Organization, error) {
 	var org Organization
-	if err := c.http.GetJSON(ctx, RouteOrganization, c.url("/organizations/"+upstream.PathEscape(id), nil), &org); err != nil {
+	if err := c.http.GetJSON(ctx, RouteOrganization, c.OrganizationURL(id), &org); err != nil {
 		return nil, err
 	}
 	return &org, nil
+}
+
+// OrganizationURL is the URL of one organization by id.
+func (c *Client) OrganizationURL(id string) string {
+	return c.url("/organizations/"+upstream.PathEscape(id), nil)
 }
 
 // OrganizationByName reads one organization by its name (at most 50 chars).
 // https://auth0.com/docs/api/management/v2/organizations/get-name-by-name
 func (c *Client) OrganizationByName(ctx context.Context, name string) (*Organization, error) {
 	var org Organization
-	if err := c.http.GetJSON(ctx, RouteOrganizationByName, c.url("/organizations/name/"+upstream.PathEscape(name), nil), &org); err != nil {
+	if err := c.http.GetJSON(ctx, RouteOrganizationByName, c.OrganizationByNameURL(name), &org); err != nil {
 		return nil, err
 	}
 	return &org, nil
+}
+
+// OrganizationByNameURL is the URL of one organization by name.
+func (c *Client) OrganizationByNameURL(name string) string {
+	return c.url("/organizations/name/"+upstream.PathEscape(name), nil)
 }
 
 // EnabledConnections reads every connection enabled for an organization. The
@@ -101,41 +120,69 @@ func (c *Client) OrganizationByName(ctx context.Context, name string) (*Organiza
 // so paging stops on a short or empty page, never on limit or total.
 // https://auth0.com/docs/api/management/v2/organizations/get-enabled-connections
 func (c *Client) EnabledConnections(ctx context.Context, orgID string) ([]EnabledConnection, error) {
-	path := "/organizations/" + upstream.PathEscape(orgID) + "/enabled_connections"
-	return pageAll[EnabledConnection, connectionsEnvelope](ctx, c, RouteEnabledConnections, path)
+	return pageAll[EnabledConnection, connectionsEnvelope](ctx, c, RouteEnabledConnections, c.enabledConnectionsPath(orgID))
+}
+
+func (c *Client) enabledConnectionsPath(orgID string) string {
+	return "/organizations/" + upstream.PathEscape(orgID) + "/enabled_connections"
+}
+
+// EnabledConnectionsURL is the URL of the first page of an organization's
+// enabled connections (usually the only one).
+func (c *Client) EnabledConnectionsURL(orgID string) string {
+	return c.url(c.enabledConnectionsPath(orgID), offset(0))
 }
 
 // UserOrganizations reads every organization a user belongs to. The envelope's
 // total has been seen at 0 with an organization in the page, so it is ignored.
 // https://auth0.com/docs/api/management/v2/users/get-user-organizations
 func (c *Client) UserOrganizations(ctx context.Context, userID string) ([]Organization, error) {
-	path := "/users/" + upstream.PathEscape(userID) + "/organizations"
-	return pageAll[Organization, organizationsEnvelope](ctx, c, RouteUserOrganizations, path)
+	return pageAll[Organization, organizationsEnvelope](ctx, c, RouteUserOrganizations, c.userOrganizationsPath(userID))
+}
+
+func (c *Client) userOrganizationsPath(userID string) string {
+	return "/users/" + upstream.PathEscape(userID) + "/organizations"
+}
+
+// UserOrganizationsURL is the URL of the first page of a user's organizations.
+func (c *Client) UserOrganizationsURL(userID string) string {
+	return c.url(c.userOrganizationsPath(userID), offset(0))
 }
 
 // Members reads one checkpoint page of an organization's members. The
 // upstream sends next on every non-empty page and ends with an empty one.
 // https://auth0.com/docs/api/management/v2/organizations/get-members
 func (c *Client) Members(ctx context.Context, orgID, from string, take int) (MembersPage, error) {
-	q := url.Values{"take": {strconv.Itoa(take)}}
-	if from != "" {
-		q.Set("from", from)
-	}
 	var page MembersPage
-	err := c.http.GetJSON(ctx, RouteMembers, c.url("/organizations/"+upstream.PathEscape(orgID)+"/members", q), &page)
+	err := c.http.GetJSON(ctx, RouteMembers, c.MembersURL(orgID, from, take), &page)
 	return page, err
+}
+
+// MembersURL is the URL of one checkpoint page of an organization's members.
+func (c *Client) MembersURL(orgID, from string, take int) string {
+	return c.url("/organizations/"+upstream.PathEscape(orgID)+"/members", checkpoint(from, take))
 }
 
 // User reads a user's profile.
 // https://auth0.com/docs/api/management/v2/users/get-users-by-id
 func (c *Client) User(ctx context.Context, id string) (*User, error) {
-	q := url.Values{"fields": {"user_id,email,name,picture"}, "include_fields": {"true"}}
 	var u User
-	if err := c.http.GetJSON(ctx, RouteUser, c.url("/users/"+upstream.PathEscape(id), q), &u); err != nil {
+	if err := c.http.GetJSON(ctx, RouteUser, c.UserURL(id), &u); err != nil {
 		return nil, err
 	}
 	return &u, nil
 }
+
+// UserURL is the URL of a user's profile, asking only for the fields the
+// graph exposes.
+func (c *Client) UserURL(id string) string {
+	q := url.Values{"fields": {"user_id,email,name,picture"}, "include_fields": {"true"}}
+	return c.url("/users/"+upstream.PathEscape(id), q)
+}
+
+// Prefetch reads the cached responses of urls in one round trip, for a
+// loader batch about to fetch them.
+func (c *Client) Prefetch(ctx context.Context, urls []string) { c.http.Prefetch(ctx, urls) }
 
 // envelope is the include_totals shape of an offset list, named per endpoint.
 type envelope[T any] interface {
@@ -172,14 +219,18 @@ func (p *offsetPage[T, E]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// offset is the query of one offset page of the largest size.
+func offset(page int) url.Values {
+	return url.Values{"include_totals": {"true"}, "per_page": {strconv.Itoa(MaxPageSize)}, "page": {strconv.Itoa(page)}}
+}
+
 // pageAll reads an offset-paged list to its end with the largest page size:
 // one request for lists of up to 99 items.
 func pageAll[T any, E envelope[T]](ctx context.Context, c *Client, route, path string) ([]T, error) {
 	var all []T
 	for page := 0; page < maxOffsetPages; page++ {
-		q := url.Values{"include_totals": {"true"}, "per_page": {strconv.Itoa(MaxPageSize)}, "page": {strconv.Itoa(page)}}
 		var p offsetPage[T, E]
-		if err := c.http.GetJSON(ctx, route, c.url(path, q), &p); err != nil {
+		if err := c.http.GetJSON(ctx, route, c.url(path, offset(page)), &p); err != nil {
 			return nil, err
 		}
 		if all == nil {

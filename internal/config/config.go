@@ -29,6 +29,7 @@ type Config struct {
 	Identity Identity
 
 	RedisURL         string
+	RedisKeyPrefix   string
 	CacheTTL         time.Duration
 	CacheStaleTTL    time.Duration
 	CacheNotFoundTTL time.Duration
@@ -36,6 +37,9 @@ type Config struct {
 	UpstreamRateLimit   float64
 	UpstreamTimeout     time.Duration
 	UpstreamConcurrency int
+	// RequestTimeout bounds one GraphQL request, waits for rate budget and
+	// retries included.
+	RequestTimeout time.Duration
 
 	AuthIssuer   string
 	AuthAudience string
@@ -80,6 +84,8 @@ const (
 	defaultRateLimit       = 10
 	defaultTimeout         = 5 * time.Second
 	defaultConcurrency     = 16
+	defaultRequestTimeout  = 10 * time.Second
+	defaultKeyPrefix       = "orgraph:"
 	defaultIdentityScopes  = "PM.Group.Read"
 	defaultPartitionKey    = "partitionGlobalId"
 	defaultOrganizationKey = "uipathOrganization"
@@ -131,6 +137,10 @@ func Load(lookup Lookup) (Config, error) {
 			r.fail("REDIS_URL", "must be a redis:// or rediss:// URL")
 		}
 	}
+	c.RedisKeyPrefix = r.str("REDIS_KEY_PREFIX", defaultKeyPrefix)
+	if c.RedisKeyPrefix == "" || len(c.RedisKeyPrefix) > 64 {
+		r.fail("REDIS_KEY_PREFIX", "must be 1 to 64 characters")
+	}
 	c.CacheTTL = r.duration("CACHE_TTL", defaultCacheTTL)
 	c.CacheStaleTTL = r.duration("CACHE_STALE_TTL", defaultCacheStaleTTL)
 	c.CacheNotFoundTTL = r.duration("CACHE_NOT_FOUND_TTL", defaultNotFoundTTL)
@@ -141,6 +151,10 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("UPSTREAM_TIMEOUT", "must be greater than zero")
 	}
 	c.UpstreamConcurrency = r.intRange("UPSTREAM_CONCURRENCY", defaultConcurrency, 1, maxConcurrency)
+	c.RequestTimeout = r.duration("REQUEST_TIMEOUT", defaultRequestTimeout)
+	if c.RequestTimeout == 0 {
+		r.fail("REQUEST_TIMEOUT", "must be greater than zero")
+	}
 
 	c.AuthIssuer = r.str("AUTH_ISSUER", "")
 	c.AuthAudience = r.str("AUTH_AUDIENCE", "")

@@ -67,12 +67,12 @@ func (c *Client) apiBase(orgName string) (string, error) {
 // endpoint has no paging.
 // https://docs.uipath.com/automation-cloud/automation-cloud/latest/api-guide/get-all-groups
 func (c *Client) Groups(ctx context.Context, orgName, partitionID string) ([]Group, error) {
-	base, err := c.apiBase(orgName)
+	u, err := c.GroupsURL(orgName, partitionID)
 	if err != nil {
 		return nil, err
 	}
 	var groups []Group
-	if err := c.http.GetJSON(ctx, RouteGroups, base+"/api/Group/"+upstream.PathEscape(partitionID), &groups); err != nil {
+	if err := c.http.GetJSON(ctx, RouteGroups, u, &groups); err != nil {
 		return nil, err
 	}
 	if groups == nil {
@@ -84,13 +84,35 @@ func (c *Client) Groups(ctx context.Context, orgName, partitionID string) ([]Gro
 // Group reads one group of a UiPath organization.
 // https://docs.uipath.com/automation-cloud/automation-cloud/latest/api-guide/get-specific-group
 func (c *Client) Group(ctx context.Context, orgName, partitionID, groupID string) (*Group, error) {
-	base, err := c.apiBase(orgName)
+	u, err := c.GroupURL(orgName, partitionID, groupID)
 	if err != nil {
 		return nil, err
 	}
 	var g Group
-	if err := c.http.GetJSON(ctx, RouteGroup, base+"/api/Group/"+upstream.PathEscape(partitionID)+"/"+upstream.PathEscape(groupID), &g); err != nil {
+	if err := c.http.GetJSON(ctx, RouteGroup, u, &g); err != nil {
 		return nil, err
 	}
 	return &g, nil
 }
+
+// GroupsURL is the URL of a UiPath organization's group list.
+func (c *Client) GroupsURL(orgName, partitionID string) (string, error) {
+	base, err := c.apiBase(orgName)
+	if err != nil {
+		return "", err
+	}
+	return base + "/api/Group/" + upstream.PathEscape(partitionID), nil
+}
+
+// GroupURL is the URL of one group.
+func (c *Client) GroupURL(orgName, partitionID, groupID string) (string, error) {
+	u, err := c.GroupsURL(orgName, partitionID)
+	if err != nil {
+		return "", err
+	}
+	return u + "/" + upstream.PathEscape(groupID), nil
+}
+
+// Prefetch reads the cached responses of urls in one round trip, for a
+// loader batch about to fetch them.
+func (c *Client) Prefetch(ctx context.Context, urls []string) { c.http.Prefetch(ctx, urls) }

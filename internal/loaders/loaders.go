@@ -145,38 +145,75 @@ func New(up Upstreams) *Loaders {
 	l.orgs.byID = make(map[string]*auth0.Organization)
 	l.orgs.byName = make(map[string]*auth0.Organization)
 	l.orgs.changed = sync.NewCond(&l.orgs.mu)
-	l.organizationsPage = newLoader(n, comparePage, func(ctx context.Context, k PageKey) (auth0.OrganizationsPage, error) {
-		page, err := a.Organizations(ctx, k.From, k.Take)
-		if err == nil {
-			l.primeOrganizations(ctx, page.Organizations)
-		}
-		return page, err
+	id := up.Identity
+	l.organizationsPage = newLoader(n, edge[PageKey, auth0.OrganizationsPage]{
+		compare:  comparePage,
+		url:      func(k PageKey) string { return a.OrganizationsURL(k.From, k.Take) },
+		prefetch: a.Prefetch,
+		fetch: func(ctx context.Context, k PageKey) (auth0.OrganizationsPage, error) {
+			page, err := a.Organizations(ctx, k.From, k.Take)
+			if err == nil {
+				l.primeOrganizations(ctx, page.Organizations)
+			}
+			return page, err
+		},
 	})
-	l.organizationCount = newLoader(n, func(struct{}, struct{}) int { return 0 }, func(ctx context.Context, _ struct{}) (int, error) {
-		return a.CountOrganizations(ctx)
+	l.organizationCount = newLoader(n, edge[struct{}, int]{
+		compare: func(struct{}, struct{}) int { return 0 },
+		fetch:   func(ctx context.Context, _ struct{}) (int, error) { return a.CountOrganizations(ctx) },
 	})
 	l.organization = dataloader.NewBatchedLoader(l.fetchOrganizations,
 		dataloader.WithWait[OrganizationKey, *auth0.Organization](batchWait),
 		dataloader.WithBatchCapacity[OrganizationKey, *auth0.Organization](batchCapacity),
 	)
-	l.connectionsByOrg = newLoader(n, strings.Compare, a.EnabledConnections)
-	l.organizationsByUser = newLoader(n, strings.Compare, func(ctx context.Context, userID string) ([]auth0.Organization, error) {
-		orgs, err := a.UserOrganizations(ctx, userID)
-		if err == nil {
-			l.primeOrganizations(ctx, orgs)
-		}
-		return orgs, err
+	l.connectionsByOrg = newLoader(n, edge[string, []auth0.EnabledConnection]{
+		compare: strings.Compare, url: a.EnabledConnectionsURL, prefetch: a.Prefetch, fetch: a.EnabledConnections,
 	})
-	l.membersByOrganization = newLoader(n, compareMembers, func(ctx context.Context, k MembersKey) (auth0.MembersPage, error) {
-		return a.Members(ctx, k.OrganizationID, k.From, k.Take)
+	l.organizationsByUser = newLoader(n, edge[string, []auth0.Organization]{
+		compare: strings.Compare, url: a.UserOrganizationsURL, prefetch: a.Prefetch,
+		fetch: func(ctx context.Context, userID string) ([]auth0.Organization, error) {
+			orgs, err := a.UserOrganizations(ctx, userID)
+			if err == nil {
+				l.primeOrganizations(ctx, orgs)
+			}
+			return orgs, err
+		},
 	})
-	l.userProfile = newLoader(n, strings.Compare, a.User)
-	l.groupsByPartition = newLoader(n, comparePartition, func(ctx context.Context, k PartitionKey) ([]identity.Group, error) {
-		return up.Identity.Groups(ctx, k.OrganizationName, k.PartitionID)
+	l.membersByOrganization = newLoader(n, edge[MembersKey, auth0.MembersPage]{
+		compare:  compareMembers,
+		url:      func(k MembersKey) string { return a.MembersURL(k.OrganizationID, k.From, k.Take) },
+		prefetch: a.Prefetch,
+		fetch: func(ctx context.Context, k MembersKey) (auth0.MembersPage, error) {
+			return a.Members(ctx, k.OrganizationID, k.From, k.Take)
+		},
 	})
-	l.groupByID = newLoader(n, compareGroup, func(ctx context.Context, k GroupKey) (*identity.Group, error) {
-		return up.Identity.Group(ctx, k.OrganizationName, k.PartitionID, k.GroupID)
+	l.userProfile = newLoader(n, edge[string, *auth0.User]{
+		compare: strings.Compare, url: a.UserURL, prefetch: a.Prefetch, fetch: a.User,
 	})
+	if id != nil {
+		l.groupsByPartition = newLoader(n, edge[PartitionKey, []identity.Group]{
+			compare: comparePartition,
+			url: func(k PartitionKey) string {
+				u, _ := id.GroupsURL(k.OrganizationName, k.PartitionID)
+				return u
+			},
+			prefetch: id.Prefetch,
+			fetch: func(ctx context.Context, k PartitionKey) ([]identity.Group, error) {
+				return id.Groups(ctx, k.OrganizationName, k.PartitionID)
+			},
+		})
+		l.groupByID = newLoader(n, edge[GroupKey, *identity.Group]{
+			compare: compareGroup,
+			url: func(k GroupKey) string {
+				u, _ := id.GroupURL(k.OrganizationName, k.PartitionID, k.GroupID)
+				return u
+			},
+			prefetch: id.Prefetch,
+			fetch: func(ctx context.Context, k GroupKey) (*identity.Group, error) {
+				return id.Group(ctx, k.OrganizationName, k.PartitionID, k.GroupID)
+			},
+		})
+	}
 	return l
 }
 
@@ -275,6 +312,17 @@ func (l *Loaders) primeOrganization(ctx context.Context, o *auth0.Organization) 
 // organizations by id and by name at once, and it never spends an upstream
 // call twice on one organization.
 func (l *Loaders) fetchOrganizations(ctx context.Context, keys []OrganizationKey) []*dataloader.Result[*auth0.Organization] {
+	ctx, flush := upstream.StartBatch(ctx)
+	defer flush()
+	urls := make([]string, len(keys))
+	for i, k := range keys {
+		if k.ID != "" {
+			urls[i] = l.up.Auth0.OrganizationURL(k.ID)
+		} else {
+			urls[i] = l.up.Auth0.OrganizationByNameURL(k.Name)
+		}
+	}
+	l.up.Auth0.Prefetch(ctx, urls)
 	results := make([]*dataloader.Result[*auth0.Organization], len(keys))
 	var ids, names []int
 	for i, k := range keys {
@@ -342,8 +390,18 @@ func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []Org
 	t.mu.Unlock()
 }
 
-func newLoader[K comparable, V any](concurrency int, compare func(a, b K) int, fetch func(context.Context, K) (V, error)) *dataloader.Loader[K, V] {
-	return dataloader.NewBatchedLoader(batchFunc(concurrency, compare, fetch),
+// edge describes one upstream edge to newLoader: how to fetch one key, the
+// canonical order of keys, and, for the cache, each key's URL and the
+// client that reads many cached URLs in one round trip.
+type edge[K comparable, V any] struct {
+	fetch    func(context.Context, K) (V, error)
+	compare  func(a, b K) int
+	url      func(K) string
+	prefetch func(context.Context, []string)
+}
+
+func newLoader[K comparable, V any](concurrency int, e edge[K, V]) *dataloader.Loader[K, V] {
+	return dataloader.NewBatchedLoader(batchFunc(concurrency, e),
 		dataloader.WithWait[K, V](batchWait),
 		dataloader.WithBatchCapacity[K, V](batchCapacity),
 	)
@@ -352,23 +410,36 @@ func newLoader[K comparable, V any](concurrency int, compare func(a, b K) int, f
 // batchFunc turns a fetch of one key into a batch function: exactly one
 // result per key, in key order, at most concurrency fetches at once, and a
 // 404 turned into a zero value (null) rather than an error. The loader's memo
-// has already removed repeated keys.
+// has already removed repeated keys. The batch reads its keys' cached
+// responses in one round trip first and writes what it fetched in one
+// round trip at its end.
 //
 // When a batch holds more keys than may run at once, they are fetched in the
 // order compare gives rather than the order resolvers happened to ask in, so
 // identical queries running side by side issue the same calls at the same
 // moments and share them in flight.
-func batchFunc[K comparable, V any](concurrency int, compare func(a, b K) int, fetch func(context.Context, K) (V, error)) dataloader.BatchFunc[K, V] {
+func batchFunc[K comparable, V any](concurrency int, e edge[K, V]) dataloader.BatchFunc[K, V] {
 	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+		ctx, flush := upstream.StartBatch(ctx)
+		defer flush()
+		if e.url != nil && e.prefetch != nil {
+			urls := make([]string, 0, len(keys))
+			for _, k := range keys {
+				if u := e.url(k); u != "" {
+					urls = append(urls, u)
+				}
+			}
+			e.prefetch(ctx, urls)
+		}
 		results := make([]*dataloader.Result[V], len(keys))
 		idx := make([]int, len(keys))
 		for i := range idx {
 			idx[i] = i
 		}
 		if len(keys) > concurrency {
-			slices.SortFunc(idx, func(a, b int) int { return compare(keys[a], keys[b]) })
+			slices.SortFunc(idx, func(a, b int) int { return e.compare(keys[a], keys[b]) })
 		}
-		each(concurrency, idx, func(i int) { results[i] = result(fetch(ctx, keys[i])) })
+		each(concurrency, idx, func(i int) { results[i] = result(e.fetch(ctx, keys[i])) })
 		return results
 	}
 }

@@ -33,7 +33,7 @@ func TestBatchFuncOneResultPerKeyInKeyOrder(t *testing.T) {
 		return &v, nil
 	}
 	keys := []string{"z", "missing-1", "a", "fail-1", "m", "b", "c", "d", "e", "f"}
-	results := batchFunc(3, strings.Compare, fetch)(context.Background(), keys)
+	results := batchFunc(3, edge[string, *string]{compare: strings.Compare, fetch: fetch})(context.Background(), keys)
 	if len(results) != len(keys) {
 		t.Fatalf("%d results for %d keys", len(results), len(keys))
 	}
@@ -68,7 +68,7 @@ func TestBatchFuncFetchesOverflowInCanonicalOrder(t *testing.T) {
 		mu.Unlock()
 		return k, nil
 	}
-	batchFunc(1, strings.Compare, fetch)(context.Background(), []string{"d", "b", "a", "c"})
+	batchFunc(1, edge[string, string]{compare: strings.Compare, fetch: fetch})(context.Background(), []string{"d", "b", "a", "c"})
 	if got := strings.Join(order, ""); got != "abcd" {
 		t.Fatalf("fetch order %s, want abcd", got)
 	}

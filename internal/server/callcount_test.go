@@ -126,7 +126,8 @@ func TestSameOrganizationByIDByNameAndThroughUser(t *testing.T) {
 }
 
 func TestByIDAndByNameFetchOnce(t *testing.T) {
-	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	// Caching off, so each repetition is cold.
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{"CACHE_TTL": "0"})
 	// No list in the query, so the organization is fetched exactly once:
 	// whichever lookup's batch runs first fetches, the other waits for it
 	// and is answered from it. Repeated because the order varies.

@@ -20,6 +20,7 @@ func TestClientCredentialsAreCachedAndRenewedOnceAfter401(t *testing.T) {
 		"IDENTITY_CLIENT_ID":     "gateway-uipath",
 		"IDENTITY_CLIENT_SECRET": "uipath-secret",
 		"AUTH_DISABLED":          "true",
+		"CACHE_TTL":              "0", // every query reaches the upstreams
 	})
 	const q = `{ organization(id: "` + hogwartsID + `") { name groups { name } } }`
 	for i := 0; i < 3; i++ {

@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/orgraph/orgraph/internal/auth0"
+	"github.com/orgraph/orgraph/internal/cache"
 	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/identity"
 	"github.com/orgraph/orgraph/internal/loaders"
@@ -77,10 +81,26 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	if cfg.AuthDisabled && !cfg.Demo {
 		log.Warn("AUTH_DISABLED=true: the gateway serves every caller without authentication")
 	}
+	var rdb redis.UniversalClient
 	if cfg.RedisURL != "" {
-		log.Warn("REDIS_URL is set, but this build caches nothing yet; it is ignored")
+		var err error
+		if rdb, err = openRedis(cfg.RedisURL); err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		g.closers = append(g.closers, func() { _ = rdb.Close() })
 	}
-	up, ready := upstreams(cfg)
+	responses, err := cache.New(cache.Config{
+		Redis: rdb, Prefix: cfg.RedisKeyPrefix,
+		TTL: cfg.CacheTTL, StaleTTL: cfg.CacheStaleTTL, NotFoundTTL: cfg.CacheNotFoundTTL,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !responses.Enabled() {
+		log.Info("CACHE_TTL=0: caching is off; requests still share identical upstream calls and the rate governor")
+	}
+	up, ready := upstreams(cfg, responses, log)
 	g.Config = cfg
 	g.Handler = NewHandler(HandlerOptions{
 		Upstreams:               up,
@@ -90,13 +110,33 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Logger:                  log,
 		Ready:                   ready,
 		ExampleQuery:            ExampleQuery,
+		RequestTimeout:          cfg.RequestTimeout,
 	})
 	return g, nil
 }
 
-// upstreams builds the clients and a readiness check that proves the
-// gateway can obtain its upstream credentials.
-func upstreams(cfg config.Config) (loaders.Upstreams, func(*http.Request) error) {
+// openRedis connects to REDIS_URL: one node (redis:// or rediss://), or a
+// cluster when the URL lists more nodes with ?addr=host:port. The error never
+// includes the URL, which may hold a password.
+func openRedis(rawURL string) (redis.UniversalClient, error) {
+	if u, err := url.Parse(rawURL); err == nil && u.Query().Has("addr") {
+		opts, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, errors.New("not a valid Redis cluster URL")
+		}
+		return redis.NewClusterClient(opts), nil
+	}
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, errors.New("not a valid Redis URL")
+	}
+	return redis.NewClient(opts), nil
+}
+
+// upstreams builds the clients and a readiness check: the gateway can obtain
+// its upstream credentials, and says when Redis is down (degraded, not
+// unready: the in-process tier and the local limiter keep it serving).
+func upstreams(cfg config.Config, responses *cache.Cache, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 256
 	transport.MaxIdleConnsPerHost = 128
@@ -108,8 +148,14 @@ func upstreams(cfg config.Config) (loaders.Upstreams, func(*http.Request) error)
 	if auth0Tokens != nil {
 		sources = append(sources, auth0Tokens)
 	}
+	client := func(service string, tokens upstream.TokenSource) *upstream.Client {
+		c := upstream.NewClient(service, httpClient, tokens, cfg.UpstreamTimeout)
+		c.Cache = responses
+		c.Logger = log
+		return c
+	}
 	up := loaders.Upstreams{
-		Auth0:       auth0.New(cfg.Auth0.BaseURL, upstream.NewClient("auth0", httpClient, auth0Tokens, cfg.UpstreamTimeout)),
+		Auth0:       auth0.New(cfg.Auth0.BaseURL, client("auth0", auth0Tokens)),
 		Concurrency: cfg.UpstreamConcurrency,
 	}
 	if cfg.Identity.BaseURL != "" {
@@ -118,18 +164,26 @@ func upstreams(cfg config.Config) (loaders.Upstreams, func(*http.Request) error)
 		if idTokens != nil {
 			sources = append(sources, idTokens)
 		}
-		up.Identity = identity.New(cfg.Identity.BaseURL, upstream.NewClient("identity", httpClient, idTokens, cfg.UpstreamTimeout))
+		up.Identity = identity.New(cfg.Identity.BaseURL, client("identity", idTokens))
 	}
-	ready := func(r *http.Request) error {
+	ready := func(r *http.Request) Readiness {
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.UpstreamTimeout)
 		defer cancel()
+		var rd Readiness
 		var errs []error
 		for _, s := range sources {
 			if _, err := s.Token(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("upstream credentials unusable: %w", err))
 			}
 		}
-		return errors.Join(errs...)
+		rd.Err = errors.Join(errs...)
+		if responses.Shared() && responses.Ping(ctx) != nil {
+			rd.Degraded = append(rd.Degraded, "redis unavailable: serving from the in-process cache with the local rate limiter")
+		}
+		if cfg.AuthDisabled && !cfg.Demo {
+			rd.Degraded = append(rd.Degraded, "caller authentication is disabled (AUTH_DISABLED=true)")
+		}
+		return rd
 	}
 	return up, ready
 }

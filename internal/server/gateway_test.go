@@ -314,7 +314,8 @@ func TestIdsCannotReachAnotherUpstreamRoute(t *testing.T) {
 }
 
 func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
-	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 50}, nil)
+	// A 429 asks for a second; retries past this deadline are not tried.
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 50}, map[string]string{"REQUEST_TIMEOUT": "800ms"})
 	ds := sim.Dataset()
 	failing := ds.Organizations[4].ID
 	cases := []struct {

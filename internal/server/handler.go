@@ -5,9 +5,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -37,9 +40,18 @@ type HandlerOptions struct {
 	Introspection           bool
 	Logger                  *slog.Logger
 	// Ready reports whether the gateway can serve (for /readyz).
-	Ready func(*http.Request) error
+	Ready func(*http.Request) Readiness
 	// ExampleQuery is what the IDE opens with.
 	ExampleQuery string
+	// RequestTimeout bounds one GraphQL request.
+	RequestTimeout time.Duration
+}
+
+// Readiness is what /readyz reports: Err makes it 503; Degraded lists what
+// works in a reduced way while the gateway still serves (200).
+type Readiness struct {
+	Err      error
+	Degraded []string
 }
 
 // NewHandler returns the gateway's HTTP handler.
@@ -60,18 +72,23 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql.SetRecoverFunc(apperr.Recover(o.Logger))
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(MaxBodyBytes, loaders.Middleware(o.Upstreams, gql)))
+	mux.Handle("/graphql", limitBody(MaxBodyBytes, deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok", "")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		var rd Readiness
 		if o.Ready != nil {
-			if err := o.Ready(r); err != nil {
-				writeStatus(w, http.StatusServiceUnavailable, "unavailable", err.Error())
-				return
-			}
+			rd = o.Ready(r)
 		}
-		writeStatus(w, http.StatusOK, "ready", "")
+		switch {
+		case rd.Err != nil:
+			writeStatus(w, http.StatusServiceUnavailable, "unavailable", rd.Err.Error())
+		case len(rd.Degraded) > 0:
+			writeStatus(w, http.StatusOK, "degraded", strings.Join(rd.Degraded, "; "))
+		default:
+			writeStatus(w, http.StatusOK, "ready", "")
+		}
 	})
 	mux.Handle("/", ide.Handler(ide.Options{Title: "orgraph", Endpoint: "/graphql", DefaultQuery: o.ExampleQuery}))
 	return mux
@@ -86,6 +103,18 @@ func writeStatus(w http.ResponseWriter, code int, status, detail string) {
 		body["detail"] = detail
 	}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// deadline bounds a request: rate-budget waits and retries stop at it.
+func deadline(d time.Duration, next http.Handler) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // limitBody answers 413 for a body larger than max before anything reads it,

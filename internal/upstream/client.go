@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/orgraph/orgraph/internal/cache"
 )
 
 // maxBody bounds a successful response body. The largest page the gateway
@@ -18,14 +22,25 @@ import (
 // lists are unpaged but small.
 const maxBody = 32 << 20
 
+// maxAttempts bounds the tries of one call: the first and two retries, and
+// only for 429, 5xx and timeouts, only within the caller's deadline.
+const maxAttempts = 3
+
 // Client performs authenticated JSON GETs against one upstream service. It is
-// the one place every upstream request passes, so it is where identical
-// in-flight calls are collapsed and where the rate governor hooks in.
+// the one place every upstream request passes, so it is where the cache is
+// read and written, where identical calls are shared, and where the rate
+// governor is asked before each request:
+//
+//	cache (fresh: served; stale: served and refreshed in the background)
+//	→ sharing across requests (share.go) → governor → HTTP (retries) → cache
 type Client struct {
-	Service string       // "auth0" or "identity": error and metric label
+	Service string       // "auth0" or "identity": error, metric and key label
 	HTTP    *http.Client // shared transport with keep-alive
 	Tokens  TokenSource  // nil: requests carry no Authorization header
 	Timeout time.Duration
+	Cache   *cache.Cache // nil or disabled: nothing cached
+	Limiter Limiter      // nil: no governor
+	Logger  *slog.Logger
 
 	flight singleflight.Group
 	recent recentResults
@@ -38,50 +53,121 @@ func NewClient(service string, httpClient *http.Client, tokens TokenSource, time
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	return &Client{Service: service, HTTP: httpClient, Tokens: tokens, Timeout: timeout, now: time.Now}
+	return &Client{Service: service, HTTP: httpClient, Tokens: tokens, Timeout: timeout, now: time.Now,
+		Logger: slog.New(slog.DiscardHandler)}
+}
+
+func (c *Client) cacheKey(rawURL string) string {
+	return c.Cache.Key(c.Service, c.scope(), rawURL)
 }
 
 // GetJSON fetches rawURL and decodes the JSON body into out. route is the
 // route template used in errors and metrics (never the raw URL: ids are
 // personal data and tokens could ride in query strings).
-//
-// Identical calls (same service, credentials scope and URL) from overlapping
-// requests share one upstream request (see share.go): the shared request runs
-// detached from any single caller's cancellation, bounded by the client's
-// timeout, while each caller still stops waiting when its own context ends.
 func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) error {
-	key := c.Service + "\x00" + c.scope() + "\x00" + rawURL
-	began, hasStart := requestStart(ctx)
-	if hasStart {
-		if body, ok := c.recent.get(key, began, c.now()); ok {
-			return c.decode(route, body, out)
+	var key string
+	if c.Cache.Enabled() {
+		key = c.cacheKey(rawURL)
+		e := c.lookup(ctx, key)
+		switch e.StateAt(c.now()) {
+		case cache.Fresh:
+			return c.fromEntry(route, e, out)
+		case cache.Stale:
+			c.refresh(ctx, route, rawURL, key)
+			return c.fromEntry(route, e, out)
 		}
 	}
-	ch := c.flight.DoChan(key, func() (any, error) {
+	body, err := c.shared(ctx, route, rawURL, key)
+	if err != nil {
+		return err
+	}
+	return c.decode(route, body, out)
+}
+
+// shared fetches rawURL once for all overlapping requests (see share.go).
+// Identical calls share one upstream request, which runs detached from any
+// single caller's cancellation but within the leader's deadline, while each
+// caller still stops waiting when its own context ends.
+func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte, error) {
+	flightKey := c.Service + "\x00" + c.scope() + "\x00" + rawURL
+	began, hasStart := requestStart(ctx)
+	if hasStart {
+		if body, ok := c.recent.get(flightKey, began, c.now()); ok {
+			return body, nil
+		}
+	}
+	ch := c.flight.DoChan(flightKey, func() (any, error) {
 		// Checked again here: the result may have been stored between the
 		// check above and this flight starting.
 		if hasStart {
-			if body, ok := c.recent.get(key, began, c.now()); ok {
+			if body, ok := c.recent.get(flightKey, began, c.now()); ok {
 				return body, nil
 			}
 		}
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
-		defer cancel()
-		body, err := c.get(callCtx, route, rawURL)
+		fctx := context.WithoutCancel(ctx)
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			fctx, cancel = context.WithDeadline(fctx, deadline)
+			defer cancel()
+		}
+		body, err := c.get(fctx, route, rawURL)
+		c.keep(fctx, key, body, err)
 		if err == nil {
-			c.recent.put(key, body, c.now())
+			c.recent.put(flightKey, body, c.now())
 		}
 		return body, err
 	})
 	select {
 	case <-ctx.Done():
-		return &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: ctx.Err()}
+		return nil, &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: ctx.Err()}
 	case res := <-ch:
 		if res.Err != nil {
-			return res.Err
+			return nil, res.Err
 		}
-		return c.decode(route, res.Val.([]byte), out)
+		return res.Val.([]byte), nil
 	}
+}
+
+// keep caches a response: bodies and 404s; never other errors.
+func (c *Client) keep(ctx context.Context, key string, body []byte, err error) {
+	if key == "" {
+		return
+	}
+	switch {
+	case err == nil:
+		c.store(ctx, key, c.Cache.NewEntry(http.StatusOK, body))
+	case IsNotFound(err):
+		c.store(ctx, key, c.Cache.NewEntry(http.StatusNotFound, nil))
+	}
+}
+
+// refresh renews a stale entry in the background, when this replica wins
+// the key's lease and the budget has room now: a stale answer has already
+// gone out, so the refresh never waits for budget.
+func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
+	go func() {
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
+		defer cancel()
+		bg = context.WithValue(bg, batchKey{}, nil) // write through, not into the request's batch
+		if !c.Cache.Lease(bg, key) {
+			return
+		}
+		defer c.Cache.Release(bg, key)
+		flightKey := c.Service + "\x00" + c.scope() + "\x00" + rawURL
+		_, _, _ = c.flight.Do(flightKey, func() (any, error) {
+			body, err := c.get(bg, route, rawURL)
+			c.keep(bg, key, body, err)
+			return body, err
+		})
+	}()
+}
+
+// fromEntry answers from a cache entry: a cached 404 is a not-found error.
+func (c *Client) fromEntry(route string, e *cache.Entry, out any) error {
+	if e.Status == http.StatusNotFound {
+		return &Error{Service: c.Service, Route: route, Status: http.StatusNotFound, Kind: KindNotFound, Code: "cached"}
+	}
+	return c.decode(route, e.Body, out)
 }
 
 func (c *Client) decode(route string, body []byte, out any) error {
@@ -98,25 +184,69 @@ func (c *Client) scope() string {
 	return c.Tokens.Scope()
 }
 
-// get performs the request. When the upstream refuses the token (it may have
-// been revoked or rotated early) and the source can hand out a different one,
-// it retries once with that; a static token is not retried.
+// get performs the request: each attempt asks the governor first; 429s,
+// 5xx and timeouts are retried with jittered backoff while the deadline
+// allows; a refused token is renewed once (a static token is not retried).
 func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) {
-	token, err := c.token(ctx)
-	if err != nil {
-		return nil, err
+	renewed := false
+	for attempt := 1; ; attempt++ {
+		if c.Limiter != nil {
+			if err := c.Limiter.Wait(ctx, c.Service); err != nil {
+				return nil, err
+			}
+		}
+		token, err := c.token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		body, err := c.getOnce(ctx, route, rawURL, token)
+		if err == nil {
+			return body, nil
+		}
+		var ue *Error
+		if !errors.As(err, &ue) {
+			return nil, err
+		}
+		if ue.Status == http.StatusUnauthorized && c.Tokens != nil && !renewed {
+			renewed = true
+			c.Tokens.Invalidate(token)
+			if fresh, terr := c.token(ctx); terr == nil && fresh != token {
+				attempt--
+				continue
+			}
+			return nil, err
+		}
+		if attempt >= maxAttempts || !retryable(ue) {
+			return nil, err
+		}
+		wait := backoff(attempt, ue.RetryAfter)
+		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
+			return nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
 	}
-	body, err := c.getOnce(ctx, route, rawURL, token)
-	var ue *Error
-	if c.Tokens == nil || !errors.As(err, &ue) || ue.Status != http.StatusUnauthorized {
-		return body, err
+}
+
+// retryable: a GET may be repeated after a 429, a 5xx or no answer at all.
+func retryable(e *Error) bool {
+	return e.Kind == KindRateLimited && e.Status == http.StatusTooManyRequests ||
+		e.Kind == KindUnavailable || e.Status >= 500
+}
+
+// backoff waits what the upstream asked, or 100 ms doubling per attempt,
+// with ±50% jitter so replicas do not retry in step.
+func backoff(attempt int, retryAfter time.Duration) time.Duration {
+	base := retryAfter
+	if base <= 0 {
+		base = 100 * time.Millisecond << (attempt - 1)
 	}
-	c.Tokens.Invalidate(token)
-	fresh, terr := c.token(ctx)
-	if terr != nil || fresh == token {
-		return nil, err
-	}
-	return c.getOnce(ctx, route, rawURL, fresh)
+	return base/2 + time.Duration(rand.Int64N(int64(base)))
 }
 
 func (c *Client) token(ctx context.Context) (string, error) {
@@ -127,6 +257,8 @@ func (c *Client) token(ctx context.Context) (string, error) {
 }
 
 func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, &Error{Service: c.Service, Route: route, Kind: KindOther, Err: err}
@@ -140,8 +272,18 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 		return nil, &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
-	if err := CheckResponse(c.Service, route, resp, c.now()); err != nil {
-		return nil, err
+	now := c.now()
+	checkErr := CheckResponse(c.Service, route, resp, now)
+	if c.Limiter != nil {
+		obs := Observation{Status: resp.StatusCode, RateLimit: ParseRateLimit(resp.Header), At: now}
+		var ue *Error
+		if errors.As(checkErr, &ue) {
+			obs.RetryAfter = ue.RetryAfter
+		}
+		c.Limiter.Observe(ctx, c.Service, obs)
+	}
+	if checkErr != nil {
+		return nil, checkErr
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
