@@ -1,0 +1,527 @@
+// Package ratelimit is the rate governor every upstream request passes
+// through, right before it is sent (it implements upstream.Limiter).
+//
+// Why it exists: the upstreams allow tiny budgets. Auth0's Management API
+// answers from a token bucket of a few requests per second per tenant, and
+// UiPath's Identity API allows 300 GETs per 5 minutes for a whole
+// organization. Every gateway replica spends the same upstream budget, so a
+// limiter per process would multiply it by the number of replicas; and a 429
+// costs more than waiting, because the upstream then refuses everyone. So:
+//
+//   - all replicas spend one budget per upstream, shared through Redis with
+//     GCRA (github.com/go-redis/redis_rate), one Redis round trip per try;
+//   - every replica pauses when the upstream itself says its budget is gone
+//     (a 429's Retry-After, or X-RateLimit-Remaining 0 until
+//     X-RateLimit-Reset), and the pause is shared through Redis too, so the
+//     other replicas slow down before the upstream says 429 to them;
+//   - a request never waits past its own deadline: when the budget cannot be
+//     had in time it is refused at once with a KindRateLimited
+//     *upstream.Error whose RetryAfter says when to come back, so the caller
+//     can serve stale data or a RATE_LIMITED error instead of hanging;
+//   - Redis down is not an outage: the governor falls back to an in-process
+//     limiter with the same rate (each replica then spends the full budget on
+//     its own, which is the price of staying up) and goes back to the shared
+//     budget once Redis answers again.
+//
+// Redis keys: Prefix+"rl:"+service for the GCRA state (redis_rate stores it
+// under its own "rate:" in front, i.e. "rate:"+Prefix+"rl:"+service) and
+// Prefix+"pause:"+service for the pause, whose value is the pause end in UNIX
+// milliseconds and which expires with the pause.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"github.com/orgraph/orgraph/internal/upstream"
+)
+
+const (
+	// redisTimeout bounds every Redis call: a governor call stands in front of
+	// every upstream request, and a slow Redis must turn into the local
+	// limiter quickly rather than into slow requests.
+	redisTimeout = 100 * time.Millisecond
+	// pauseRefresh is how stale a replica's copy of the shared pause may get:
+	// a Redis read per Wait would double the Redis traffic for a value that
+	// changes only when an upstream complains.
+	pauseRefresh = 100 * time.Millisecond
+	// probeInterval is how often a degraded governor lets one request try
+	// Redis again; more often would add a Redis timeout to many requests
+	// while Redis is down.
+	probeInterval = time.Second
+	// claimMargin is the time a Wait keeps after sleeping for a shared
+	// slot, to claim it from Redis before the request's deadline.
+	claimMargin = 5 * time.Millisecond
+	// minPause is the shortest pause after a 429: a 429 with "Retry-After: 0"
+	// or none still means "not right now".
+	minPause = time.Second
+	// maxPause caps any pause, so that a wrong or hostile header cannot stop
+	// the gateway for longer than both upstreams' longest window (UiPath's
+	// 5 minutes).
+	maxPause = 5 * time.Minute
+)
+
+// ErrBudget is wrapped by the refusals of Wait (errors.Is works on them): the
+// budget could not be had before the request's deadline.
+var ErrBudget = errors.New("gateway rate budget exhausted before the deadline")
+
+// Config configures a Governor.
+type Config struct {
+	// Rate is the number of requests per second allowed per upstream
+	// (UPSTREAM_RATE_LIMIT), shared by all replicas. Fractions such as 0.5
+	// work. Rate <= 0 (or NaN) turns the budget off; pauses still apply.
+	Rate float64
+	// Burst is the bucket size: how many requests may go at once after a
+	// quiet spell. 0 means max(1, ceil(Rate)).
+	Burst int
+	// Redis holds the shared budget and pauses. nil means a local limiter
+	// only, which is the normal mode of a single process (the embedded
+	// default), not a degradation.
+	Redis redis.UniversalClient
+	// Prefix goes in front of every Redis key, e.g. "orgraph:v1:".
+	Prefix string
+	// Logger receives the degraded/recovered transitions and pauses;
+	// nil means slog.Default().
+	Logger *slog.Logger
+	// Now replaces time.Now in tests. Timers still run in real time, and
+	// context deadlines are compared with it, so it must move with the real
+	// clock (an offset is fine).
+	Now func() time.Time
+}
+
+// Governor spends a per-upstream request budget shared by all replicas and
+// honours the upstreams' own slow-down signals. It is safe for concurrent use
+// and holds no goroutines, so it needs no Close.
+type Governor struct {
+	rdb       redis.UniversalClient
+	gcra      *redis_rate.Limiter
+	limit     redis_rate.Limit // zero when the budget is off
+	localRate rate.Limit
+	burst     int
+	prefix    string
+	log       *slog.Logger
+	now       func() time.Time
+
+	services sync.Map // service name → *serviceState
+
+	degraded  atomic.Bool
+	probeMu   sync.Mutex
+	lastProbe time.Time // when a degraded governor last tried Redis
+}
+
+var _ upstream.Limiter = (*Governor)(nil)
+
+// serviceState is the per-upstream state, created on first use.
+type serviceState struct {
+	name     string
+	key      string // GCRA key given to redis_rate
+	pauseKey string
+	local    *rate.Limiter // stands in for the GCRA without (usable) Redis
+
+	mu         sync.Mutex
+	pauseUntil time.Time // latest pause end known here, from Observe or Redis
+	pauseRead  time.Time // when the shared pause was last read from Redis
+
+	allowed, waits, refusals, pauses atomic.Int64
+}
+
+// New returns a Governor for cfg.
+func New(cfg Config) *Governor {
+	g := &Governor{
+		rdb:    cfg.Redis,
+		prefix: cfg.Prefix,
+		log:    cfg.Logger,
+		now:    cfg.Now,
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	budget := cfg.Rate > 0 && !math.IsNaN(cfg.Rate)
+	g.burst = cfg.Burst
+	if g.burst <= 0 {
+		g.burst = 1
+		if budget && !math.IsInf(cfg.Rate, 1) {
+			g.burst = int(max(1, math.Ceil(cfg.Rate)))
+		}
+	}
+	switch {
+	case !budget || math.IsInf(cfg.Rate, 1):
+		g.localRate = rate.Inf
+	default:
+		g.localRate = rate.Limit(cfg.Rate)
+		g.limit = gcraLimit(cfg.Rate, g.burst)
+	}
+	if g.rdb != nil {
+		g.gcra = redis_rate.NewLimiter(g.rdb)
+	}
+	return g
+}
+
+// gcraLimit expresses a per-second rate as redis_rate's integer rate per
+// period, choosing the shortest period (second, minute, hour) in which the
+// rate is a whole number, so that 0.5/s becomes 30/min and 2.5/s 150/min
+// exactly. Rates with no exact form are rounded per hour (at least 1/hour).
+func gcraLimit(perSecond float64, burst int) redis_rate.Limit {
+	for _, p := range []time.Duration{time.Second, time.Minute, time.Hour} {
+		n := perSecond * p.Seconds()
+		if r := math.Round(n); r >= 1 && math.Abs(n-r) <= 1e-9*n {
+			return redis_rate.Limit{Rate: int(r), Burst: burst, Period: p}
+		}
+	}
+	return redis_rate.Limit{Rate: int(max(1, math.Round(perSecond*3600))), Burst: burst, Period: time.Hour}
+}
+
+func (g *Governor) service(name string) *serviceState {
+	if v, ok := g.services.Load(name); ok {
+		return v.(*serviceState)
+	}
+	s := &serviceState{
+		name:     name,
+		key:      g.prefix + "rl:" + name,
+		pauseKey: g.prefix + "pause:" + name,
+		local:    rate.NewLimiter(g.localRate, g.burst),
+	}
+	v, _ := g.services.LoadOrStore(name, s)
+	return v.(*serviceState)
+}
+
+// Wait returns nil when a request to service may be sent now, after waiting
+// for a pause and then for the budget if need be. When either cannot be had
+// before ctx's deadline it returns at once an *upstream.Error of
+// KindRateLimited (Code "gateway_budget") whose RetryAfter is the time until a
+// request would be allowed; it never waits past the deadline. Without a
+// deadline it waits as long as it takes; cancelling ctx ends the wait with a
+// KindUnavailable *upstream.Error wrapping ctx.Err().
+func (g *Governor) Wait(ctx context.Context, service string) error {
+	if err := ctx.Err(); err != nil {
+		return canceled(service, err)
+	}
+	s := g.service(service)
+	deadline, hasDeadline := ctx.Deadline()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	waited := false
+	var slept time.Duration
+	for {
+		now := g.now()
+		p := g.choosePath(now)
+		var held *rate.Reservation
+		d, err := g.pauseLeft(ctx, s, now, &p)
+		if err == nil && d == 0 {
+			d, held, err = g.budget(ctx, s, now, &p, deadline, hasDeadline)
+		}
+		if err != nil {
+			if waited && errors.Is(err, context.DeadlineExceeded) {
+				// The deadline came while the slot we slept for was being
+				// claimed: to the caller that is a refusal, not an outage.
+				s.refusals.Add(1)
+				return refusal(service, slept)
+			}
+			return err
+		}
+		if d == 0 {
+			s.allowed.Add(1)
+			return nil
+		}
+		// With Redis the slot must still be claimed after the sleep, which
+		// needs a round trip: a slot that leaves no time for it is refused now.
+		margin := time.Duration(0)
+		if held == nil && p.redis {
+			margin = claimMargin
+		}
+		if hasDeadline && now.Add(d+margin).After(deadline) {
+			s.refusals.Add(1)
+			return refusal(service, d)
+		}
+		slept = d
+		if !waited {
+			waited = true
+			s.waits.Add(1)
+		}
+		if err := sleep(ctx, &timer, d); err != nil {
+			if held != nil {
+				held.CancelAt(g.now())
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				// A late timer on a busy machine: still a refusal.
+				s.refusals.Add(1)
+				return refusal(service, d)
+			}
+			return canceled(service, err)
+		}
+		if held != nil {
+			// The local limiter reserved the token for the end of the sleep.
+			s.allowed.Add(1)
+			return nil
+		}
+		// Try again: other replicas compete for the same budget, so the slot
+		// announced by RetryAfter may be gone; a pause may have begun.
+	}
+}
+
+// pauseLeft returns how long service is still paused, refreshing the shared
+// pause from Redis when the cached copy is older than pauseRefresh.
+func (g *Governor) pauseLeft(ctx context.Context, s *serviceState, now time.Time, p *path) (time.Duration, error) {
+	if p.redis && s.pauseReadDue(now) {
+		rctx, cancel := redisCtx(ctx, p)
+		ms, err := g.rdb.Get(rctx, s.pauseKey).Int64()
+		cancel()
+		switch {
+		case err == nil:
+			s.extendPause(time.UnixMilli(ms))
+			g.redisWorked(p)
+		case errors.Is(err, redis.Nil):
+			g.redisWorked(p)
+		default:
+			if err := g.redisFailed(ctx, err, p); err != nil {
+				return 0, canceled(s.name, err)
+			}
+		}
+	}
+	s.mu.Lock()
+	until := s.pauseUntil
+	s.mu.Unlock()
+	if until.After(now) {
+		return until.Sub(now), nil
+	}
+	return 0, nil
+}
+
+// budget spends one request of the budget, or says how long until one is
+// available. For the local limiter it may hand back a reservation that the
+// caller owns once it has slept the returned duration.
+func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p *path, deadline time.Time, hasDeadline bool) (time.Duration, *rate.Reservation, error) {
+	if g.limit.IsZero() {
+		return 0, nil, nil
+	}
+	if p.redis {
+		rctx, cancel := redisCtx(ctx, p)
+		res, err := g.gcra.Allow(rctx, s.key, g.limit)
+		cancel()
+		if err == nil {
+			g.redisWorked(p)
+			if res.Allowed > 0 {
+				return 0, nil, nil
+			}
+			if res.RetryAfter <= 0 {
+				return time.Millisecond, nil, nil
+			}
+			return res.RetryAfter, nil, nil
+		}
+		if err := g.redisFailed(ctx, err, p); err != nil {
+			return 0, nil, canceled(s.name, err)
+		}
+		// p.redis is false now: the local limiter decides this request.
+	}
+	if s.local.AllowN(now, 1) {
+		return 0, nil, nil
+	}
+	r := s.local.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return 0, nil, nil
+	}
+	if hasDeadline && now.Add(d).After(deadline) {
+		// Not spending a token the caller will never use.
+		r.CancelAt(now)
+		return d, nil, nil
+	}
+	return d, r, nil
+}
+
+// Observe records what an upstream response said about the upstream's own
+// budget. A 429 pauses the service until obs.At+RetryAfter (at least 1 s);
+// X-RateLimit-Remaining <= 0 with a future X-RateLimit-Reset pauses it until
+// the reset. Pauses are capped at 5 minutes and shared with every replica
+// through Redis, extended but never shortened.
+//
+// A low but positive Remaining (say 10% of Limit) deliberately causes no
+// pause: the shared GCRA budget already spaces requests, and guessing a
+// slower rate from one header would add a second, competing limiter.
+func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Observation) {
+	now := g.now()
+	at := obs.At
+	if at.IsZero() {
+		at = now
+	}
+	var until time.Time
+	reason := ""
+	if obs.Status == http.StatusTooManyRequests {
+		until = at.Add(min(max(obs.RetryAfter, minPause), maxPause))
+		reason = "429"
+	}
+	if rl := obs.RateLimit; rl.Known && rl.Remaining <= 0 && rl.Reset.After(now) {
+		u := rl.Reset
+		if limit := at.Add(maxPause); u.After(limit) {
+			u = limit
+		}
+		if u.After(until) {
+			until = u
+			reason = "remaining 0"
+		}
+	}
+	if !until.After(now) {
+		return
+	}
+	s := g.service(service)
+	s.pauses.Add(1)
+	if s.extendPause(until) {
+		g.log.Info("rate governor: upstream budget exhausted, pausing",
+			"service", service, "reason", reason, "pause", until.Sub(now).Round(time.Millisecond))
+	}
+	if g.rdb == nil || g.degraded.Load() {
+		// While degraded the pause stays local; probing is left to Wait so
+		// that Observe never adds a Redis timeout to a response.
+		return
+	}
+	// The pause matters to other replicas even if this request is being
+	// cancelled, hence WithoutCancel.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
+	defer cancel()
+	ttl := max(until.Sub(now).Milliseconds(), 1)
+	ms, err := pauseScript.Run(rctx, g.rdb, []string{s.pauseKey}, until.UnixMilli(), ttl).Int64()
+	if err != nil {
+		_ = g.redisFailed(context.Background(), err, &path{redis: true})
+		return
+	}
+	s.extendPause(time.UnixMilli(ms))
+}
+
+// pauseScript stores a pause end (ARGV[1], UNIX ms) with its expiry (ARGV[2],
+// ms) only when it extends the stored one, atomically, so concurrent replicas
+// can never shorten each other's pauses. It returns the pause end in force.
+var pauseScript = redis.NewScript(`
+local cur = tonumber(redis.call("GET", KEYS[1]) or "0") or 0
+local want = tonumber(ARGV[1])
+if want > cur then
+  redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+  return want
+end
+return cur
+`)
+
+// extendPause moves the pause end to until if that is later, and reports
+// whether it did.
+func (s *serviceState) extendPause(until time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until.After(s.pauseUntil) {
+		s.pauseUntil = until
+		return true
+	}
+	return false
+}
+
+// pauseReadDue reports whether the shared pause should be read from Redis
+// now, and if so claims the read, so concurrent Waits read it only once.
+func (s *serviceState) pauseReadDue(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.pauseRead) < pauseRefresh {
+		return false
+	}
+	s.pauseRead = now
+	return true
+}
+
+// Degraded reports whether Redis is configured but unusable, so that the
+// local limiter stands in for the shared budget (for /readyz and metrics).
+// Without Redis configured it is always false: the local limiter is then the
+// normal mode.
+func (g *Governor) Degraded() bool { return g.degraded.Load() }
+
+// Stats is a snapshot of the governor's counters, for metrics and logs.
+type Stats struct {
+	// Degraded is Degraded() at the time of the snapshot.
+	Degraded bool
+	// Services holds the counters of every service seen so far.
+	Services map[string]ServiceStats
+}
+
+// ServiceStats counts what the governor did for one upstream since start.
+type ServiceStats struct {
+	// Allowed is the number of Wait calls that let a request through.
+	Allowed int64
+	// Waits is the number of Wait calls that had to sleep (for the budget
+	// or a pause) at least once, whatever the outcome.
+	Waits int64
+	// Refusals is the number of Wait calls refused because the budget could
+	// not be had before the request's deadline.
+	Refusals int64
+	// Pauses is the number of responses (Observe calls) whose headers asked
+	// for a pause: a 429, or X-RateLimit-Remaining 0 before a future reset.
+	Pauses int64
+}
+
+// Stats returns the counters. It is cheap: one atomic load per counter.
+func (g *Governor) Stats() Stats {
+	st := Stats{Degraded: g.Degraded(), Services: map[string]ServiceStats{}}
+	g.services.Range(func(k, v any) bool {
+		s := v.(*serviceState)
+		st.Services[k.(string)] = ServiceStats{
+			Allowed:  s.allowed.Load(),
+			Waits:    s.waits.Load(),
+			Refusals: s.refusals.Load(),
+			Pauses:   s.pauses.Load(),
+		}
+		return true
+	})
+	return st
+}
+
+// refusal is the error of a request that cannot get the budget before its
+// deadline. RetryAfter is rounded up to the millisecond, so that coming back
+// after it is never too early.
+func refusal(service string, d time.Duration) error {
+	d = (d + time.Millisecond - 1).Truncate(time.Millisecond)
+	return &upstream.Error{
+		Service:    service,
+		Route:      "governor",
+		Kind:       upstream.KindRateLimited,
+		Code:       "gateway_budget",
+		RetryAfter: d,
+		Err:        ErrBudget,
+	}
+}
+
+// canceled is the error of a Wait whose context ended before the budget was had.
+func canceled(service string, err error) error {
+	return &upstream.Error{
+		Service: service,
+		Route:   "governor",
+		Kind:    upstream.KindUnavailable,
+		Err:     err,
+	}
+}
+
+// sleep waits d or until ctx ends, reusing one timer per Wait call.
+func sleep(ctx context.Context, timer **time.Timer, d time.Duration) error {
+	if *timer == nil {
+		*timer = time.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-(*timer).C:
+		return nil
+	}
+}

@@ -1,0 +1,451 @@
+package ratelimit_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/orgraph/orgraph/internal/ratelimit"
+	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/upstream"
+)
+
+// slack is how late a Wait may return after its deadline: scheduling on a
+// busy machine, never time spent waiting for budget.
+const slack = 50 * time.Millisecond
+
+// logCounter is a slog.Handler that counts records by message, to check that
+// state changes are logged once, not once per request.
+type logCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logCounter) WithGroup(string) slog.Handler            { return l }
+func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.counts == nil {
+		l.counts = map[string]int{}
+	}
+	l.counts[r.Level.String()+" "+r.Message]++
+	return nil
+}
+
+func (l *logCounter) count(level slog.Level, msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts[level.String()+" "+msg]
+}
+
+const (
+	degradedMsg  = "rate governor degraded: Redis unavailable, using the local limiter"
+	recoveredMsg = "rate governor recovered: Redis answers again, using the shared budget"
+)
+
+// backend is where a governor keeps its budget: the shared Redis, or none.
+type backend struct {
+	name  string
+	redis bool
+}
+
+var backends = []backend{{"redis", true}, {"local", false}}
+
+func newGovernor(t *testing.T, b backend, rate float64, burst int) *ratelimit.Governor {
+	t.Helper()
+	cfg := ratelimit.Config{Rate: rate, Burst: burst, Logger: slog.New(&logCounter{})}
+	if b.redis {
+		cfg.Redis, cfg.Prefix = testutil.Redis(t)
+	}
+	return ratelimit.New(cfg)
+}
+
+// waitFor calls g.Wait with a deadline d from now, and reports how long it took.
+func waitFor(g *ratelimit.Governor, service string, d time.Duration) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	err := g.Wait(ctx, service)
+	return time.Since(start), err
+}
+
+// refusal checks that err is the governor's refusal and returns it.
+func refusal(t *testing.T, err error) *upstream.Error {
+	t.Helper()
+	var ue *upstream.Error
+	if !errors.As(err, &ue) {
+		t.Errorf("Wait error = %v, want an *upstream.Error", err)
+		return &upstream.Error{}
+	}
+	if ue.Kind != upstream.KindRateLimited || ue.Code != "gateway_budget" || ue.Route != "governor" || ue.RetryAfter <= 0 {
+		t.Errorf("Wait error = %+v, want KindRateLimited, Code gateway_budget, Route governor, RetryAfter > 0", ue)
+	}
+	if !errors.Is(err, ratelimit.ErrBudget) {
+		t.Errorf("Wait error %v does not wrap ErrBudget", err)
+	}
+	return ue
+}
+
+// TestSharedBudgetAcrossReplicas hammers three governors (three replicas)
+// sharing one Redis budget: together they never exceed it, refusals say when
+// to come back, and no Wait outlives its deadline.
+func TestSharedBudgetAcrossReplicas(t *testing.T) {
+	rdb, prefix := testutil.Redis(t)
+	const (
+		rate     = 20.0
+		burst    = 5
+		workers  = 4 // per replica
+		run      = time.Second
+		deadline = 50 * time.Millisecond
+	)
+	var govs []*ratelimit.Governor
+	for range 3 {
+		govs = append(govs, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+	}
+	var allowed, refused atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, g := range govs {
+		for range workers {
+			wg.Go(func() {
+				for time.Since(start) < run {
+					ctx, cancel := context.WithTimeout(context.Background(), deadline)
+					dl, _ := ctx.Deadline()
+					err := g.Wait(ctx, "auth0")
+					returned := time.Now()
+					cancel()
+					if late := returned.Sub(dl); late > slack {
+						t.Errorf("Wait returned %v after its deadline", late)
+					}
+					if err == nil {
+						allowed.Add(1)
+						continue
+					}
+					refused.Add(1)
+					refusal(t, err)
+					time.Sleep(2 * time.Millisecond) // a client backing off, not a busy loop
+				}
+			})
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	limit := int64(burst + rate*elapsed.Seconds() + 1)
+	t.Logf("allowed %d, refused %d in %v (limit %d)", allowed.Load(), refused.Load(), elapsed, limit)
+	if n := allowed.Load(); n > limit {
+		t.Errorf("allowed %d requests in %v, budget allows at most %d", n, elapsed, limit)
+	}
+	if allowed.Load() < burst {
+		t.Errorf("allowed only %d requests, want at least the burst %d", allowed.Load(), burst)
+	}
+	if refused.Load() == 0 {
+		t.Errorf("no request refused; the test did not exhaust the budget")
+	}
+	var statsAllowed int64
+	for _, g := range govs {
+		statsAllowed += g.Stats().Services["auth0"].Allowed
+	}
+	if statsAllowed != allowed.Load() {
+		t.Errorf("Stats Allowed sum = %d, want %d", statsAllowed, allowed.Load())
+	}
+}
+
+// TestRefusesAtOnceWhenDeadlineTooShort: with the budget spent, a request
+// whose deadline comes before the next slot is refused at once instead of
+// waiting until its deadline.
+func TestRefusesAtOnceWhenDeadlineTooShort(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			g := newGovernor(t, b, 2, 1) // next slot 500 ms after a request
+			if _, err := waitFor(g, "auth0", time.Second); err != nil {
+				t.Fatalf("first Wait: %v", err)
+			}
+			took, err := waitFor(g, "auth0", 20*time.Millisecond)
+			if err == nil {
+				t.Fatalf("second Wait allowed, want a refusal")
+			}
+			if ra := refusal(t, err).RetryAfter; ra < 200*time.Millisecond || ra > 500*time.Millisecond {
+				t.Errorf("RetryAfter = %v, want 200ms..500ms", ra)
+			}
+			if took > 20*time.Millisecond+slack {
+				t.Errorf("refusal took %v, want it at once", took)
+			}
+			if st := g.Stats().Services["auth0"]; st.Allowed != 1 || st.Refusals != 1 || st.Waits != 0 {
+				t.Errorf("Stats = %+v, want Allowed 1, Refusals 1, Waits 0", st)
+			}
+		})
+	}
+}
+
+// TestWaitsWhenBudgetComesInTime: a request whose deadline leaves room for
+// the next slot waits for it instead of being refused.
+func TestWaitsWhenBudgetComesInTime(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			g := newGovernor(t, b, 10, 1) // next slot 100 ms after a request
+			if _, err := waitFor(g, "auth0", time.Second); err != nil {
+				t.Fatalf("first Wait: %v", err)
+			}
+			if took, err := waitFor(g, "auth0", 2*time.Second); err != nil {
+				t.Fatalf("second Wait: %v (after %v)", err, took)
+			}
+			if st := g.Stats().Services["auth0"]; st.Allowed != 2 || st.Waits != 1 {
+				t.Errorf("Stats = %+v, want Allowed 2, Waits 1", st)
+			}
+		})
+	}
+}
+
+// TestFractionalRate: rates below or between whole requests per second keep
+// their meaning (0.5/s is one request per 2 s).
+func TestFractionalRate(t *testing.T) {
+	tests := []struct {
+		rate                 float64
+		wantBurst            int // default burst: max(1, ceil(rate))
+		minRetry, maxRetryAt time.Duration
+	}{
+		{rate: 0.5, wantBurst: 1, minRetry: time.Second, maxRetryAt: 2 * time.Second},
+		{rate: 2.5, wantBurst: 3, minRetry: time.Millisecond, maxRetryAt: 400 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		for _, b := range backends {
+			t.Run(b.name, func(t *testing.T) {
+				g := newGovernor(t, b, tt.rate, 0)
+				for i := range tt.wantBurst {
+					if _, err := waitFor(g, "identity", time.Second); err != nil {
+						t.Fatalf("rate %v: Wait %d of the burst: %v", tt.rate, i+1, err)
+					}
+				}
+				_, err := waitFor(g, "identity", 50*time.Millisecond)
+				if err == nil {
+					t.Fatalf("rate %v: request %d within a second allowed, want a refusal", tt.rate, tt.wantBurst+1)
+				}
+				if ra := refusal(t, err).RetryAfter; ra < tt.minRetry || ra > tt.maxRetryAt {
+					t.Errorf("rate %v: RetryAfter = %v, want %v..%v", tt.rate, ra, tt.minRetry, tt.maxRetryAt)
+				}
+			})
+		}
+	}
+}
+
+// TestPauseFrom429IsShared: a 429 seen by one replica pauses the others
+// (within the pause cache's refresh interval).
+func TestPauseFrom429IsShared(t *testing.T) {
+	rdb, prefix := testutil.Redis(t)
+	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
+	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
+	// b has read (and cached) "no pause" before a sees the 429.
+	if _, err := waitFor(b, "identity", time.Second); err != nil {
+		t.Fatalf("Wait before the 429: %v", err)
+	}
+	a.Observe(context.Background(), "identity", upstream.Observation{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second, At: time.Now()})
+	var err error
+	for range 10 {
+		if _, err = waitFor(b, "identity", 100*time.Millisecond); err != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err == nil {
+		t.Fatalf("the other replica never paused after a 429")
+	}
+	if ra := refusal(t, err).RetryAfter; ra < 1200*time.Millisecond || ra > 2*time.Second {
+		t.Errorf("RetryAfter = %v, want about 2s", ra)
+	}
+	if st := a.Stats().Services["identity"]; st.Pauses != 1 {
+		t.Errorf("Stats of the observing replica = %+v, want Pauses 1", st)
+	}
+}
+
+// TestObservePauses covers which upstream signals pause a service and for
+// how long, as seen by another replica.
+func TestObservePauses(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name           string
+		obs            upstream.Observation
+		minLeft, maxAt time.Duration // pause left as seen right after; 0,0 = no pause
+	}{
+		{"429 with Retry-After", upstream.Observation{Status: 429, RetryAfter: 2 * time.Second}, 1200 * time.Millisecond, 2 * time.Second},
+		{"429 without Retry-After", upstream.Observation{Status: 429}, 200 * time.Millisecond, time.Second},
+		{"429 with a long Retry-After", upstream.Observation{Status: 429, RetryAfter: time.Hour}, 4 * time.Minute, 5 * time.Minute},
+		{"remaining 0 until reset", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(3 * time.Second)}}, 2 * time.Second, 3 * time.Second},
+		{"remaining 0 with a far reset", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(time.Hour)}}, 4 * time.Minute, 5 * time.Minute},
+		{"429 and a later reset", upstream.Observation{Status: 429, RetryAfter: time.Second, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(3 * time.Second)}}, 2 * time.Second, 3 * time.Second},
+		{"remaining 0 with a past reset", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(-time.Second)}}, 0, 0},
+		{"remaining low but positive", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 5, Reset: now.Add(3 * time.Second)}}, 0, 0},
+		{"no headers", upstream.Observation{Status: 200}, 0, 0},
+	}
+	rdb, prefix := testutil.Redis(t)
+	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
+	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			service := tt.name // a service of its own: a fresh pause and budget
+			tt.obs.At = time.Now()
+			a.Observe(context.Background(), service, tt.obs)
+			_, err := waitFor(b, service, 100*time.Millisecond)
+			if tt.maxAt == 0 {
+				if err != nil {
+					t.Fatalf("Wait = %v, want no pause", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Wait allowed, want a pause of up to %v", tt.maxAt)
+			}
+			if ra := refusal(t, err).RetryAfter; ra < tt.minLeft || ra > tt.maxAt {
+				t.Errorf("RetryAfter = %v, want %v..%v", ra, tt.minLeft, tt.maxAt)
+			}
+		})
+	}
+}
+
+// TestPauseNeverShortened: a shorter pause observed later leaves the longer
+// one in force.
+func TestPauseNeverShortened(t *testing.T) {
+	rdb, prefix := testutil.Redis(t)
+	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
+	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
+	a.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: 10 * time.Second, At: time.Now()})
+	b.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: time.Second, At: time.Now()})
+	for _, g := range []*ratelimit.Governor{a, b, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})} {
+		_, err := waitFor(g, "auth0", 100*time.Millisecond)
+		if ra := refusal(t, err).RetryAfter; ra < 8*time.Second {
+			t.Errorf("RetryAfter = %v, want the longer pause (about 10s)", ra)
+		}
+	}
+}
+
+// TestCancelEndsWait: without a deadline Wait waits, and cancelling the
+// context ends it with KindUnavailable wrapping the context's error.
+func TestCancelEndsWait(t *testing.T) {
+	for _, b := range backends {
+		for _, reason := range []string{"budget", "pause"} {
+			t.Run(b.name+"/"+reason, func(t *testing.T) {
+				g := newGovernor(t, b, 0.5, 1)
+				if _, err := waitFor(g, "auth0", time.Second); err != nil {
+					t.Fatalf("first Wait: %v", err)
+				}
+				if reason == "pause" {
+					g.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: time.Minute, At: time.Now()})
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				time.AfterFunc(50*time.Millisecond, cancel)
+				err := g.Wait(ctx, "auth0")
+				if k, _ := upstream.KindOf(err); k != upstream.KindUnavailable || !errors.Is(err, context.Canceled) {
+					t.Fatalf("Wait = %v, want KindUnavailable wrapping context.Canceled", err)
+				}
+			})
+		}
+	}
+}
+
+// TestLocalWithoutRedis: without Redis the local limiter is the normal mode,
+// not a degradation, and pauses still apply.
+func TestLocalWithoutRedis(t *testing.T) {
+	logs := &logCounter{}
+	g := ratelimit.New(ratelimit.Config{Rate: 2, Burst: 2, Logger: slog.New(logs)})
+	for i := range 2 {
+		if _, err := waitFor(g, "auth0", time.Second); err != nil {
+			t.Fatalf("Wait %d: %v", i+1, err)
+		}
+	}
+	_, err := waitFor(g, "auth0", 20*time.Millisecond)
+	refusal(t, err)
+	g.Observe(context.Background(), "identity", upstream.Observation{Status: 429, RetryAfter: 3 * time.Second, At: time.Now()})
+	_, err = waitFor(g, "identity", 20*time.Millisecond)
+	if ra := refusal(t, err).RetryAfter; ra < 2*time.Second {
+		t.Errorf("RetryAfter = %v, want about 3s (the pause)", ra)
+	}
+	if g.Degraded() || g.Stats().Degraded {
+		t.Errorf("Degraded() = true without Redis configured")
+	}
+	if n := logs.count(slog.LevelWarn, degradedMsg); n != 0 {
+		t.Errorf("logged %d degradation warnings without Redis configured", n)
+	}
+}
+
+// TestRedisDownFallsBackAndRecovers: with Redis stopped the governor keeps
+// limiting locally and says it is degraded (once); when Redis is back it
+// returns to the shared budget by itself.
+func TestRedisDownFallsBackAndRecovers(t *testing.T) {
+	srv := testutil.StartRedisServer(t)
+	rdb := srv.Client()
+	srv.Stop()
+	const (
+		rate  = 2.0
+		burst = 2
+	)
+	logs := &logCounter{}
+	g := ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: "down:", Logger: slog.New(logs)})
+
+	// The first request finds Redis down and is decided by the local limiter.
+	if _, err := waitFor(g, "auth0", 2*time.Second); err != nil {
+		t.Fatalf("Wait with Redis down: %v", err)
+	}
+	if !g.Degraded() {
+		t.Fatalf("Degraded() = false with Redis down")
+	}
+
+	// The local limiter keeps the budget (probes included, once a second).
+	allowed := int64(1)
+	start := time.Now()
+	for time.Since(start) < 1500*time.Millisecond {
+		took, err := waitFor(g, "auth0", 50*time.Millisecond)
+		if took > 50*time.Millisecond+slack {
+			t.Errorf("Wait took %v with a 50ms deadline", took)
+		}
+		if err == nil {
+			allowed++
+			continue
+		}
+		refusal(t, err)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if limit := int64(burst + rate*time.Since(start).Seconds() + 1); allowed > limit {
+		t.Errorf("allowed %d requests while degraded, local budget allows at most %d", allowed, limit)
+	}
+	if !g.Degraded() || !g.Stats().Degraded {
+		t.Errorf("Degraded() = false while Redis is still down")
+	}
+	if n := logs.count(slog.LevelWarn, degradedMsg); n != 1 {
+		t.Errorf("logged the degradation %d times, want once", n)
+	}
+
+	srv.Start()
+	for i := 0; g.Degraded() && i < 100; i++ {
+		_, _ = waitFor(g, "probe", 200*time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if g.Degraded() {
+		t.Fatalf("still degraded 10s after Redis came back")
+	}
+	if n := logs.count(slog.LevelInfo, recoveredMsg); n != 1 {
+		t.Errorf("logged the recovery %d times, want once", n)
+	}
+
+	// Back on the shared budget: another replica spends it, and g sees that
+	// (its own local limiter for "fresh" is untouched and would allow).
+	other := ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: srv.Client(), Prefix: "down:", Logger: slog.New(&logCounter{})})
+	for i := range burst {
+		if _, err := waitFor(other, "fresh", time.Second); err != nil {
+			t.Fatalf("other replica, Wait %d: %v", i+1, err)
+		}
+	}
+	_, err := waitFor(g, "fresh", 50*time.Millisecond)
+	if err == nil {
+		t.Fatalf("Wait allowed after the other replica spent the shared budget: still on the local limiter?")
+	}
+	refusal(t, err)
+	if n := logs.count(slog.LevelWarn, degradedMsg); n != 1 {
+		t.Errorf("logged the degradation %d times in all, want once", n)
+	}
+}

@@ -1,0 +1,85 @@
+package ratelimit
+
+import (
+	"context"
+	"time"
+)
+
+// path says which limiter one Wait iteration uses.
+type path struct {
+	redis bool // use Redis (the shared budget and pause)
+	probe bool // Redis is degraded and this request tries it again
+}
+
+// choosePath picks Redis when it is configured and healthy, and while it is
+// degraded lets one request per probeInterval try it as a probe.
+func (g *Governor) choosePath(now time.Time) path {
+	if g.rdb == nil {
+		return path{}
+	}
+	if !g.degraded.Load() {
+		return path{redis: true}
+	}
+	g.probeMu.Lock()
+	defer g.probeMu.Unlock()
+	if now.Sub(g.lastProbe) < probeInterval {
+		return path{}
+	}
+	g.lastProbe = now
+	return path{redis: true, probe: true}
+}
+
+// redisWorked ends the degradation when a probe succeeded. Only a probe may
+// end it: a call that started before Redis failed and succeeded late must
+// not flip the state back and forth.
+func (g *Governor) redisWorked(p *path) {
+	if !p.probe {
+		return
+	}
+	p.probe = false
+	if g.degraded.CompareAndSwap(true, false) {
+		g.log.Info("rate governor recovered: Redis answers again, using the shared budget")
+	}
+}
+
+// redisFailed handles a failed Redis call made under ctx. When ctx itself
+// ended, the caller gave up and Redis is not to blame: the context's error is
+// returned. Otherwise the governor degrades (logging once per transition)
+// and p switches to the local limiter.
+func (g *Governor) redisFailed(ctx context.Context, err error, p *path) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	p.redis, p.probe = false, false
+	g.probeMu.Lock()
+	g.lastProbe = g.now()
+	g.probeMu.Unlock()
+	if g.degraded.CompareAndSwap(false, true) {
+		g.log.Warn("rate governor degraded: Redis unavailable, using the local limiter", "error", err)
+	}
+	return nil
+}
+
+// noCancel lets redisCtx return without allocating when it adds no timeout.
+var noCancel context.CancelFunc = func() {}
+
+// redisCtx bounds one Redis call by redisTimeout, or by the caller's deadline
+// when that is sooner (then no new context is needed).
+//
+// A probe gets at most half of the caller's remaining time: Redis is
+// probably still down, and the request must keep enough time to be decided
+// by the local limiter instead of failing on its own deadline. (Halving every
+// call would be wrong: a healthy but not instant Redis would then look down
+// to requests that arrive with little time left.)
+func redisCtx(ctx context.Context, p *path) (context.Context, context.CancelFunc) {
+	timeout := redisTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if p.probe {
+			timeout = min(timeout, left/2)
+		} else if left <= timeout {
+			return ctx, noCancel
+		}
+	}
+	return context.WithTimeout(ctx, timeout)
+}
