@@ -18,6 +18,7 @@ import (
 	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/identity"
 	"github.com/orgraph/orgraph/internal/loaders"
+	"github.com/orgraph/orgraph/internal/ratelimit"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
@@ -100,7 +101,13 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	if !responses.Enabled() {
 		log.Info("CACHE_TTL=0: caching is off; requests still share identical upstream calls and the rate governor")
 	}
-	up, ready := upstreams(cfg, responses, log)
+	governor := ratelimit.New(ratelimit.Config{
+		Rate:   cfg.UpstreamRateLimit,
+		Redis:  rdb,
+		Prefix: cfg.RedisKeyPrefix,
+		Logger: log,
+	})
+	up, ready := upstreams(cfg, responses, governor, log)
 	g.Config = cfg
 	g.Handler = NewHandler(HandlerOptions{
 		Upstreams:               up,
@@ -136,7 +143,7 @@ func openRedis(rawURL string) (redis.UniversalClient, error) {
 // upstreams builds the clients and a readiness check: the gateway can obtain
 // its upstream credentials, and says when Redis is down (degraded, not
 // unready: the in-process tier and the local limiter keep it serving).
-func upstreams(cfg config.Config, responses *cache.Cache, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
+func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 256
 	transport.MaxIdleConnsPerHost = 128
@@ -151,6 +158,7 @@ func upstreams(cfg config.Config, responses *cache.Cache, log *slog.Logger) (loa
 	client := func(service string, tokens upstream.TokenSource) *upstream.Client {
 		c := upstream.NewClient(service, httpClient, tokens, cfg.UpstreamTimeout)
 		c.Cache = responses
+		c.Limiter = governor
 		c.Logger = log
 		return c
 	}
@@ -177,7 +185,7 @@ func upstreams(cfg config.Config, responses *cache.Cache, log *slog.Logger) (loa
 			}
 		}
 		rd.Err = errors.Join(errs...)
-		if responses.Shared() && responses.Ping(ctx) != nil {
+		if responses.Shared() && (responses.Ping(ctx) != nil || governor.Degraded()) {
 			rd.Degraded = append(rd.Degraded, "redis unavailable: serving from the in-process cache with the local rate limiter")
 		}
 		if cfg.AuthDisabled && !cfg.Demo {

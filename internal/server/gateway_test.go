@@ -314,10 +314,13 @@ func TestIdsCannotReachAnotherUpstreamRoute(t *testing.T) {
 }
 
 func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
+	// Each case gets a gateway of its own: after a 429 the governor rightly
+	// pauses every call to that upstream, which would leak into the next case.
 	// A 429 asks for a second; retries past this deadline are not tried.
-	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 50}, map[string]string{"REQUEST_TIMEOUT": "800ms"})
-	ds := sim.Dataset()
-	failing := ds.Organizations[4].ID
+	start := func(t *testing.T) (*testutil.Gateway, *upstreamsim.Simulator, string) {
+		gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 50}, map[string]string{"REQUEST_TIMEOUT": "800ms"})
+		return gw, sim, sim.Dataset().Organizations[4].ID
+	}
 	cases := []struct {
 		status   int
 		code     string
@@ -325,13 +328,12 @@ func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
 	}{
 		{http.StatusInternalServerError, "UPSTREAM_ERROR", "upstream"},
 		{http.StatusServiceUnavailable, "UPSTREAM_ERROR", "upstream"},
-		{http.StatusTooManyRequests, "RATE_LIMITED", "retryAfter"},
 		{http.StatusForbidden, "FORBIDDEN", ""},
 		{http.StatusUnauthorized, "UPSTREAM_UNAUTHORIZED", ""},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			sim.ClearFaults()
+			gw, sim, failing := start(t)
 			sim.SetFault("/api/v2/organizations/"+failing+"/enabled_connections", tc.status)
 			resp := gw.Query(t, `{ organizations(first: 50) { nodes { id connections { id } } } }`, nil)
 			e := resp.OnlyError(t)
@@ -368,7 +370,7 @@ func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
 		})
 	}
 	t.Run("upstream error extensions", func(t *testing.T) {
-		sim.ClearFaults()
+		gw, sim, failing := start(t)
 		sim.SetFault("/api/v2/organizations/"+failing+"/enabled_connections", http.StatusInternalServerError)
 		resp := gw.Query(t, `query($id: ID!) { organization(id: $id) { id connections { id } } }`, map[string]any{"id": failing})
 		e := resp.OnlyError(t)
@@ -377,6 +379,57 @@ func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
 			t.Fatalf("extensions.upstream = %v", e.Extensions)
 		}
 	})
+}
+
+// TestUpstream429PausesTheUpstream: Auth0's rate-limit headers describe the
+// tenant's global bucket, so a 429 on one path pauses every call to Auth0
+// for its Retry-After. With calls made one at a time, the calls before the
+// 429 answer, the 429 is sent once (its Retry-After is past the deadline, so
+// no retry), and no call is sent after it: each remaining path is
+// RATE_LIMITED with extensions.retryAfter, and the page itself comes back.
+func TestUpstream429PausesTheUpstream(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 50},
+		map[string]string{"REQUEST_TIMEOUT": "800ms", "UPSTREAM_CONCURRENCY": "1"})
+	failing := sim.Dataset().Organizations[4].ID
+	sim.SetFault("/api/v2/organizations/"+failing+"/enabled_connections", http.StatusTooManyRequests)
+	resp := gw.Query(t, `{ organizations(first: 50) { nodes { id connections { id } } } }`, nil)
+	var data struct {
+		Organizations struct {
+			Nodes []struct {
+				ID          string
+				Connections *[]struct{ ID string }
+			}
+		}
+	}
+	_ = json.Unmarshal(resp.Data, &data)
+	if len(data.Organizations.Nodes) != 50 {
+		t.Fatalf("got %d organizations, want all 50: %s", len(data.Organizations.Nodes), resp.Raw)
+	}
+	answered := 0
+	for _, n := range data.Organizations.Nodes {
+		if n.Connections != nil {
+			answered++
+		}
+	}
+	if len(resp.Errors) != 50-answered {
+		t.Fatalf("%d errors for %d null connections: %s", len(resp.Errors), 50-answered, resp.Raw)
+	}
+	sawFailing := false
+	for _, e := range resp.Errors {
+		if e.Code() != "RATE_LIMITED" || e.Extensions["retryAfter"] == nil || !strings.HasSuffix(e.PathString(), ".connections") {
+			t.Fatalf("error %+v, want RATE_LIMITED with retryAfter on a connections path", e)
+		}
+		sawFailing = sawFailing || e.PathString() == "organizations.nodes.4.connections"
+	}
+	if !sawFailing {
+		t.Fatalf("the 429 path has no error: %s", resp.Raw)
+	}
+	if got, want := sim.Count(upstreamsim.RouteEnabledConnections), int64(answered+1); got != want {
+		t.Fatalf("enabled_connections calls %d, want %d (those answered and the one 429): calls went out during the pause", got, want)
+	}
+	if sim.RateLimited() != 1 {
+		t.Fatalf("simulator sent %d 429s, want 1", sim.RateLimited())
+	}
 }
 
 func TestUpstreamUnavailable(t *testing.T) {

@@ -52,6 +52,9 @@ func UpstreamEnv(upstreamBase string) map[string]string {
 		"IDENTITY_TOKEN":    IdentityToken,
 		"AUTH_DISABLED":     "true",
 		"INTROSPECTION":     "true",
+		// Tests count upstream calls, not seconds: the governor's default
+		// budget (10/s) would only slow them. Tests of the governor set it.
+		"UPSTREAM_RATE_LIMIT": "100000",
 	}
 }
 

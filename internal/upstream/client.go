@@ -239,13 +239,15 @@ func retryable(e *Error) bool {
 		e.Kind == KindUnavailable || e.Status >= 500
 }
 
-// backoff waits what the upstream asked, or 100 ms doubling per attempt,
-// with ±50% jitter so replicas do not retry in step.
+// backoff waits what the upstream asked plus up to 25% (never less: an
+// earlier retry would only meet the governor's pause or another 429), or
+// else 100 ms doubling per attempt with ±50%; the jitter keeps replicas from
+// retrying in step.
 func backoff(attempt int, retryAfter time.Duration) time.Duration {
-	base := retryAfter
-	if base <= 0 {
-		base = 100 * time.Millisecond << (attempt - 1)
+	if retryAfter > 0 {
+		return retryAfter + time.Duration(rand.Int64N(int64(retryAfter)/4+1))
 	}
+	base := 100 * time.Millisecond << (attempt - 1)
 	return base/2 + time.Duration(rand.Int64N(int64(base)))
 }
 
