@@ -59,9 +59,11 @@ const (
 	// Redis again; more often would add a Redis timeout to many requests
 	// while Redis is down.
 	probeInterval = time.Second
-	// claimMargin is the time a Wait keeps after sleeping for a shared
-	// slot, to claim it from Redis before the request's deadline.
-	claimMargin = 5 * time.Millisecond
+	// callMargin is the least time a slot must leave before the request's
+	// deadline: a Wait that would sleep until later is refused at once, since
+	// the slot must still be claimed (with Redis) and the upstream call made,
+	// and a slot spent on a call cut off by the deadline is budget wasted.
+	callMargin = 25 * time.Millisecond
 	// minPause is the shortest pause after a 429: a 429 with "Retry-After: 0"
 	// or none still means "not right now".
 	minPause = time.Second
@@ -240,13 +242,10 @@ func (g *Governor) Wait(ctx context.Context, service string) error {
 			s.allowed.Add(1)
 			return nil
 		}
-		// With Redis the slot must still be claimed after the sleep, which
-		// needs a round trip: a slot that leaves no time for it is refused now.
-		margin := time.Duration(0)
-		if held == nil && p.redis {
-			margin = claimMargin
-		}
-		if hasDeadline && now.Add(d+margin).After(deadline) {
+		if hasDeadline && now.Add(d+callMargin).After(deadline) {
+			if held != nil {
+				held.CancelAt(now) // not spending a token the caller will never use
+			}
 			s.refusals.Add(1)
 			return refusal(service, d)
 		}
@@ -338,7 +337,7 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 	if d <= 0 {
 		return 0, nil, nil
 	}
-	if hasDeadline && now.Add(d).After(deadline) {
+	if hasDeadline && now.Add(d+callMargin).After(deadline) {
 		// Not spending a token the caller will never use.
 		r.CancelAt(now)
 		return d, nil, nil
@@ -446,6 +445,24 @@ func (s *serviceState) pauseReadDue(now time.Time) bool {
 // Without Redis configured it is always false: the local limiter is then the
 // normal mode.
 func (g *Governor) Degraded() bool { return g.degraded.Load() }
+
+// Ping checks Redis (for /readyz) and ends a degradation when it answers, so
+// the governor recovers even when no request has needed the upstream since
+// Redis came back (every answer may have come from the cache).
+func (g *Governor) Ping(ctx context.Context) error {
+	if g.rdb == nil {
+		return nil
+	}
+	p := path{redis: true, probe: g.degraded.Load()}
+	rctx, cancel := redisCtx(ctx, &p)
+	defer cancel()
+	if err := g.rdb.Ping(rctx).Err(); err != nil {
+		_ = g.redisFailed(ctx, err, &p)
+		return err
+	}
+	g.redisWorked(&p)
+	return nil
+}
 
 // Stats is a snapshot of the governor's counters, for metrics and logs.
 type Stats struct {

@@ -449,3 +449,31 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 		t.Errorf("logged the degradation %d times in all, want once", n)
 	}
 }
+
+// TestPingRecovers: /readyz's Ping reports Redis down and ends the
+// degradation once Redis is back, without any request needing the budget.
+func TestPingRecovers(t *testing.T) {
+	srv := testutil.StartRedisServer(t)
+	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: srv.Client(), Prefix: "ping:", Logger: slog.New(&logCounter{})})
+	if err := g.Ping(context.Background()); err != nil || g.Degraded() {
+		t.Fatalf("Ping with Redis up: %v, degraded %v", err, g.Degraded())
+	}
+	srv.Stop()
+	if err := g.Ping(context.Background()); err == nil || !g.Degraded() {
+		t.Fatalf("Ping with Redis down: %v, degraded %v", err, g.Degraded())
+	}
+	srv.Start()
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = g.Ping(context.Background()); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || g.Degraded() {
+		t.Fatalf("Ping after Redis came back: %v, degraded %v", err, g.Degraded())
+	}
+	if ratelimit.New(ratelimit.Config{Rate: 10}).Ping(context.Background()) != nil {
+		t.Fatal("Ping without Redis configured should be nil")
+	}
+}

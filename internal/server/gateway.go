@@ -124,19 +124,24 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 
 // openRedis connects to REDIS_URL: one node (redis:// or rediss://), or a
 // cluster when the URL lists more nodes with ?addr=host:port. The error never
-// includes the URL, which may hold a password.
+// includes the URL, which may hold a password. Context deadlines bound socket
+// reads and writes too (go-redis ignores them by default), so that a Redis
+// that hangs costs a request the cache's and governor's short timeouts, not
+// go-redis's seconds.
 func openRedis(rawURL string) (redis.UniversalClient, error) {
 	if u, err := url.Parse(rawURL); err == nil && u.Query().Has("addr") {
 		opts, err := redis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, errors.New("not a valid Redis cluster URL")
 		}
+		opts.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(opts), nil
 	}
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, errors.New("not a valid Redis URL")
 	}
+	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), nil
 }
 
@@ -185,7 +190,7 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 			}
 		}
 		rd.Err = errors.Join(errs...)
-		if responses.Shared() && (responses.Ping(ctx) != nil || governor.Degraded()) {
+		if cacheErr, governorErr := responses.Ping(ctx), governor.Ping(ctx); cacheErr != nil || governorErr != nil {
 			rd.Degraded = append(rd.Degraded, "redis unavailable: serving from the in-process cache with the local rate limiter")
 		}
 		if cfg.AuthDisabled && !cfg.Demo {

@@ -33,11 +33,7 @@ const DefaultTestRedisURL = "redis://127.0.0.1:6379/0"
 // FLUSHDB: the Redis may be shared with other tests), and the client closed.
 func Redis(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	url := os.Getenv("ORGRAPH_TEST_REDIS_URL")
-	if url == "" {
-		url = DefaultTestRedisURL
-	}
-	opts, err := redis.ParseURL(url)
+	opts, err := redis.ParseURL(RedisURL())
 	if err != nil {
 		// The error may echo the URL, which may hold a password: say only which variable.
 		t.Fatalf("ORGRAPH_TEST_REDIS_URL is not a valid redis:// URL")
@@ -63,6 +59,25 @@ func Redis(t testing.TB) (redis.UniversalClient, string) {
 		_ = rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// RedisURL is the shared test Redis: ORGRAPH_TEST_REDIS_URL, or DefaultTestRedisURL.
+func RedisURL() string {
+	if url := os.Getenv("ORGRAPH_TEST_REDIS_URL"); url != "" {
+		return url
+	}
+	return DefaultTestRedisURL
+}
+
+// RedisEnv is Redis for a gateway: the settings (REDIS_URL, and a
+// REDIS_KEY_PREFIX of the test's own, cleaned up after it) to add to its
+// environment, and a client to look at what the gateway stored. Gateways
+// started with the same settings share the cache and the rate budget, like
+// replicas.
+func RedisEnv(t testing.TB) (map[string]string, redis.UniversalClient) {
+	t.Helper()
+	rdb, prefix := Redis(t)
+	return map[string]string{"REDIS_URL": RedisURL(), "REDIS_KEY_PREFIX": prefix}, rdb
 }
 
 // newRedisClient makes a client the way tests want it: context deadlines
@@ -97,7 +112,7 @@ func deleteMatching(ctx context.Context, rdb redis.UniversalClient, pattern stri
 // sanitizeKeyPart keeps a test name readable in redis-cli while removing
 // what SCAN MATCH treats as a pattern (* ? [ ] \) and the ':' separator.
 func sanitizeKeyPart(name string) string {
-	const maxLen = 80
+	const maxLen = 32 // the whole prefix must fit REDIS_KEY_PREFIX's 64 characters
 	var b strings.Builder
 	for _, r := range name {
 		if b.Len() >= maxLen {
