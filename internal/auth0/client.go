@@ -41,8 +41,58 @@ type Client struct {
 }
 
 // New returns a client for the tenant at baseURL (e.g. https://tenant.eu.auth0.com).
+// It sets http's Companions, so that every organization the upstream sends,
+// alone or in a list, is cached by id and by name.
 func New(baseURL string, http *upstream.Client) *Client {
-	return &Client{http: http, base: strings.TrimRight(baseURL, "/") + "/api/v2"}
+	c := &Client{http: http, base: strings.TrimRight(baseURL, "/") + "/api/v2"}
+	http.Companions = c.companions
+	return c
+}
+
+// companions lists the by-id and by-name URLs that the organizations in a
+// response also answer: an organization read one way, or in a page of the
+// tenant's or a user's organizations, is then a cache hit the other way in
+// later requests (within a request the loaders' priming does this).
+func (c *Client) companions(route string, body []byte) []upstream.Companion {
+	switch route {
+	case RouteOrganization, RouteOrganizationByName:
+		var o orgRef
+		if json.Unmarshal(body, &o) != nil {
+			return nil
+		}
+		if route == RouteOrganization && o.Name != "" {
+			return []upstream.Companion{{URL: c.OrganizationByNameURL(o.Name), Body: body}}
+		}
+		if route == RouteOrganizationByName && o.ID != "" {
+			return []upstream.Companion{{URL: c.OrganizationURL(o.ID), Body: body}}
+		}
+	case RouteOrganizations, RouteUserOrganizations:
+		var page offsetPage[json.RawMessage, rawOrganizationsEnvelope]
+		if json.Unmarshal(body, &page) != nil {
+			return nil
+		}
+		out := make([]upstream.Companion, 0, 2*len(page.items))
+		for _, item := range page.items {
+			var o orgRef
+			if json.Unmarshal(item, &o) != nil {
+				continue
+			}
+			if o.ID != "" {
+				out = append(out, upstream.Companion{URL: c.OrganizationURL(o.ID), Body: item})
+			}
+			if o.Name != "" {
+				out = append(out, upstream.Companion{URL: c.OrganizationByNameURL(o.Name), Body: item})
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// orgRef is what companions needs of an organization.
+type orgRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 func (c *Client) url(path string, q url.Values) string {
@@ -194,6 +244,14 @@ type organizationsEnvelope struct {
 }
 
 func (e organizationsEnvelope) list() []Organization { return e.Organizations }
+
+// rawOrganizationsEnvelope keeps each organization as the upstream sent it,
+// for caching (the checkpoint envelope has the same "organizations" key).
+type rawOrganizationsEnvelope struct {
+	Organizations []json.RawMessage `json:"organizations"`
+}
+
+func (e rawOrganizationsEnvelope) list() []json.RawMessage { return e.Organizations }
 
 type connectionsEnvelope struct {
 	EnabledConnections []EnabledConnection `json:"enabled_connections"`

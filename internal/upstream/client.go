@@ -41,10 +41,22 @@ type Client struct {
 	Cache   *cache.Cache // nil or disabled: nothing cached
 	Limiter Limiter      // nil: no governor
 	Logger  *slog.Logger
+	// Companions, when set, names the other URLs a fetched body also answers,
+	// with their bodies: an organization fetched by id also answers by name.
+	// They are cached with the response, so a later request that asks the
+	// other way finds them. Called only for responses from the upstream,
+	// never for cache hits, so it costs nothing on the hot path.
+	Companions func(route string, body []byte) []Companion
 
 	flight singleflight.Group
 	recent recentResults
 	now    func() time.Time
+}
+
+// Companion is a URL whose response a fetched body already contains.
+type Companion struct {
+	URL  string
+	Body []byte
 }
 
 // NewClient returns a Client for service. timeout bounds one upstream call,
@@ -111,7 +123,7 @@ func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte,
 			defer cancel()
 		}
 		body, err := c.get(fctx, route, rawURL)
-		c.keep(fctx, key, body, err)
+		c.keep(fctx, route, key, body, err)
 		if err == nil {
 			c.recent.put(flightKey, body, c.now())
 		}
@@ -128,14 +140,20 @@ func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte,
 	}
 }
 
-// keep caches a response: bodies and 404s; never other errors.
-func (c *Client) keep(ctx context.Context, key string, body []byte, err error) {
+// keep caches a response: bodies (with their companions) and 404s; never
+// other errors.
+func (c *Client) keep(ctx context.Context, route, key string, body []byte, err error) {
 	if key == "" {
 		return
 	}
 	switch {
 	case err == nil:
 		c.store(ctx, key, c.Cache.NewEntry(http.StatusOK, body))
+		if c.Companions != nil {
+			for _, comp := range c.Companions(route, body) {
+				c.store(ctx, c.cacheKey(comp.URL), c.Cache.NewEntry(http.StatusOK, comp.Body))
+			}
+		}
 	case IsNotFound(err):
 		c.store(ctx, key, c.Cache.NewEntry(http.StatusNotFound, nil))
 	}
@@ -156,7 +174,7 @@ func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
 		flightKey := c.Service + "\x00" + c.scope() + "\x00" + rawURL
 		_, _, _ = c.flight.Do(flightKey, func() (any, error) {
 			body, err := c.get(bg, route, rawURL)
-			c.keep(bg, key, body, err)
+			c.keep(bg, route, key, body, err)
 			return body, err
 		})
 	}()
