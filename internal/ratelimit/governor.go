@@ -201,7 +201,8 @@ func (g *Governor) service(name string) *serviceState {
 }
 
 // Wait returns nil when a request to service may be sent now, after waiting
-// for a pause and then for the budget if need be. When either cannot be had
+// for a pause and then for the budget if need be (never, for a ctx marked
+// upstream.WithoutWaiting). When either cannot be had
 // before ctx's deadline it returns at once an *upstream.Error of
 // KindRateLimited (Code "gateway_budget") whose RetryAfter is the time until a
 // request would be allowed; it never waits past the deadline. Without a
@@ -213,6 +214,10 @@ func (g *Governor) Wait(ctx context.Context, service string) error {
 	}
 	s := g.service(service)
 	deadline, hasDeadline := ctx.Deadline()
+	if upstream.NoWaiting(ctx) {
+		// Only a slot free now: any wait at all is past this deadline.
+		deadline, hasDeadline = g.now().Add(callMargin), true
+	}
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {

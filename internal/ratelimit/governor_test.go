@@ -477,3 +477,26 @@ func TestPingRecovers(t *testing.T) {
 		t.Fatal("Ping without Redis configured should be nil")
 	}
 }
+
+// TestWithoutWaitingRefusesAtOnce: a background refresh takes a free slot
+// but never waits for one, however long its deadline.
+func TestWithoutWaitingRefusesAtOnce(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			g := newGovernor(t, b, 10, 1)
+			ctx, cancel := context.WithTimeout(upstream.WithoutWaiting(context.Background()), 5*time.Second)
+			defer cancel()
+			if err := g.Wait(ctx, "auth0"); err != nil {
+				t.Fatalf("a free slot was refused: %v", err)
+			}
+			start := time.Now()
+			err := g.Wait(ctx, "auth0")
+			if took := time.Since(start); took > slack {
+				t.Errorf("refusal took %v, want at once", took)
+			}
+			if ra := refusal(t, err).RetryAfter; ra <= 0 || ra > 100*time.Millisecond {
+				t.Errorf("RetryAfter = %v, want up to 100ms", ra)
+			}
+		})
+	}
+}

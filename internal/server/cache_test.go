@@ -233,7 +233,8 @@ func TestRedisStoppedAndStartedMidTest(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	// Writes reach Redis again (the restarted server started empty).
-	gw.Query(t, `query($id: ID!) { organization(id: $id) { id } }`, map[string]any{"id": sim.Dataset().Organizations[0].ID})
+	unseen := sim.Dataset().Organizations[len(sim.Dataset().Organizations)-2]
+	gw.Query(t, `query($id: ID!) { organization(id: $id) { id } }`, map[string]any{"id": unseen.ID})
 	deadline = time.Now().Add(5 * time.Second)
 	for {
 		keys, _ := rdb.Keys(t.Context(), "restart:v1:*").Result()

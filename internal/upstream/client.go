@@ -161,12 +161,14 @@ func (c *Client) keep(ctx context.Context, route, key string, body []byte, err e
 
 // refresh renews a stale entry in the background, when this replica wins
 // the key's lease and the budget has room now: a stale answer has already
-// gone out, so the refresh never waits for budget.
+// gone out, so the refresh never waits for budget (WithoutWaiting); a later
+// read of the still-stale entry tries again.
 func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
 	go func() {
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
 		defer cancel()
 		bg = context.WithValue(bg, batchKey{}, nil) // write through, not into the request's batch
+		bg = WithoutWaiting(bg)
 		if !c.Cache.Lease(bg, key) {
 			return
 		}
