@@ -34,7 +34,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		asJSON  bool
 		flagErr error
 	)
-	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "gateway base URL; requests go to <url>/graphql")
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "gateway base URL, or a comma list of them (replicas) taking requests in round robin; requests go to <url>/graphql")
 	fs.StringVar(&mix, "mix", "", "comma list of query names with optional :weight (default: all built-in queries, weight 1)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "closed loop: workers each sending the next request when the previous answered")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: requests per second regardless of answers; wins over -concurrency when > 0")

@@ -15,6 +15,11 @@
 // shows up as growing latency and dropped requests instead of silently
 // lowering the offered load.
 //
+// Several gateway replicas can be measured as one: [Config.URL] (-url) takes
+// a comma-separated list and request n goes to URL n modulo their number, so
+// what the replicas share (cache, upstream rate budget) shows in the upstream
+// numbers of a single run.
+//
 // The built-in queries ([Queries], [Lookup]) are exported so tests and
 // benchmarks elsewhere in the module can reuse the same documents.
 //

@@ -15,6 +15,8 @@ import (
 type Summary struct {
 	// Mix is the mix that ran, in ParseMix syntax with explicit weights.
 	Mix string
+	// Targets is how many gateway URLs the requests were spread over.
+	Targets int
 	// Mode is "concurrency" (closed loop) or "rate" (open loop).
 	Mode string
 	// Concurrency is the closed-loop worker count; 0 in rate mode.
@@ -83,6 +85,7 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		Mix                 string           `json:"mix"`
+		Targets             int              `json:"targets"`
 		Mode                string           `json:"mode"`
 		Concurrency         int              `json:"concurrency,omitempty"`
 		Rate                float64          `json:"rate,omitempty"`
@@ -100,7 +103,7 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		Upstream            *Upstream        `json:"upstream,omitempty"`
 		Interrupted         bool             `json:"interrupted"`
 	}{
-		s.Mix, s.Mode, s.Concurrency, s.Rate, s.MaxInFlight, ms(s.Warmup), ms(s.Elapsed),
+		s.Mix, s.Targets, s.Mode, s.Concurrency, s.Rate, s.MaxInFlight, ms(s.Warmup), ms(s.Elapsed),
 		s.Requests, s.RequestsPerSecond, s.Dropped,
 		latency{ms(s.Latency.P50), ms(s.Latency.P95), ms(s.Latency.P99), ms(s.Latency.Max)},
 		s.HTTPErrors, nonNil(s.HTTPErrorsByStatus), s.GraphQLErrors, nonNil(s.GraphQLErrorsByCode),
@@ -124,7 +127,11 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if s.Mode == "rate" {
 		mode = fmt.Sprintf("rate=%g/s max-inflight=%d", s.Rate, s.MaxInFlight)
 	}
-	fmt.Fprintf(&b, "mix: %s  mode: %s  duration: %s", s.Mix, mode, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(&b, "mix: %s  mode: %s", s.Mix, mode)
+	if s.Targets > 1 {
+		fmt.Fprintf(&b, "  targets: %d", s.Targets)
+	}
+	fmt.Fprintf(&b, "  duration: %s", s.Elapsed.Round(time.Millisecond))
 	if s.Warmup > 0 {
 		fmt.Fprintf(&b, "  warmup: %s", s.Warmup)
 	}
@@ -137,7 +144,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "http errors: %d %s   graphql errors: %d %s\n",
 		s.HTTPErrors, fmtCounts(s.HTTPErrorsByStatus), s.GraphQLErrors, fmtCounts(s.GraphQLErrorsByCode))
 	if u := s.Upstream; u != nil {
-		fmt.Fprintf(&b, "upstream: %d calls (%.2f/query), 429s: %d\n", u.Calls, u.CallsPerQuery, u.RateLimited)
+		fmt.Fprintf(&b, "upstream: %d calls (%.2f/query, %.1f/s), 429s: %d\n", u.Calls, u.CallsPerQuery, u.CallsPerSecond, u.RateLimited)
 		for _, k := range slices.Sorted(maps.Keys(u.Routes)) {
 			fmt.Fprintf(&b, "  %s  %d\n", k, u.Routes[k])
 		}

@@ -27,7 +27,9 @@ const maxWorkers = 10000
 // Config describes one run. The zero value is not valid; [Main] fills it from
 // flags, tests fill it directly.
 type Config struct {
-	// URL is the gateway's base URL; requests go to URL + "/graphql".
+	// URL is the gateway's base URL, or a comma-separated list of them (one
+	// per replica) taking requests in round robin: with k URLs, request n
+	// goes to URL n % k, path "/graphql".
 	URL string
 	// SimURL is the upstream simulator's base URL; empty skips upstream counting.
 	SimURL string
@@ -58,8 +60,14 @@ type Config struct {
 // Validate reports the first problem with c, as a message fit for a user who
 // typed the flags.
 func (c Config) Validate() error {
-	if err := CheckTarget(c.URL, c.AllowRemote); err != nil {
+	targets, err := c.targets()
+	if err != nil {
 		return fmt.Errorf("-url %w", err)
+	}
+	for _, t := range targets {
+		if err := CheckTarget(t, c.AllowRemote); err != nil {
+			return fmt.Errorf("-url %w", err)
+		}
 	}
 	if c.SimURL != "" {
 		if err := CheckTarget(c.SimURL, c.AllowRemote); err != nil {
@@ -87,6 +95,20 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// targets splits URL into its comma-separated base URLs. An empty entry is an
+// error rather than skipped: "a,,b" or a trailing comma is more likely a
+// script's unset variable than an intent.
+func (c Config) targets() ([]string, error) {
+	parts := strings.Split(c.URL, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+		if parts[i] == "" {
+			return nil, fmt.Errorf("%q: empty entry in the comma-separated list", c.URL)
+		}
+	}
+	return parts, nil
+}
+
 // workers is how many goroutines (and connections) the run needs.
 func (c Config) workers() int {
 	if c.Rate > 0 {
@@ -95,11 +117,12 @@ func (c Config) workers() int {
 	return c.Concurrency
 }
 
-// newClient builds the one client every worker shares. The transport keeps an
-// idle connection per worker, because the default of two idle connections per
-// host would make most requests open a new connection and the run would
-// measure TCP setup instead of the gateway.
-func newClient(c Config) *http.Client {
+// newClient builds the one client every worker shares, for hosts gateways.
+// The transport keeps an idle connection per worker and gateway (round robin
+// takes every worker to every gateway), because the default of two idle
+// connections per host would make most requests open a new connection and
+// the run would measure TCP setup instead of the gateway.
+func newClient(c Config, hosts int) *http.Client {
 	dialer := &net.Dialer{Timeout: min(c.Timeout, 5*time.Second), KeepAlive: 30 * time.Second}
 	if !c.AllowRemote {
 		dialer.Control = loopbackOnly
@@ -111,7 +134,7 @@ func newClient(c Config) *http.Client {
 			// another host) into the measurement.
 			Proxy:               nil,
 			DialContext:         dialer.DialContext,
-			MaxIdleConns:        n + 4, // + the simulator's counters requests
+			MaxIdleConns:        n*hosts + 4, // + the simulator's counters requests
 			MaxIdleConnsPerHost: n,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: min(c.Timeout, 10*time.Second),
@@ -125,13 +148,13 @@ func newClient(c Config) *http.Client {
 
 // runner is the immutable state shared by all workers of a run.
 type runner struct {
-	client   *http.Client
-	endpoint string
-	bodies   [][]byte // pre-marshalled request body per mix entry
-	seq      []int    // mix schedule: request n uses bodies[seq[n%len(seq)]]
-	rate     float64
-	workers  int
-	perCap   int // initial latency capacity per worker
+	client    *http.Client
+	endpoints []string // <base>/graphql per target: request n goes to endpoints[n%len]
+	bodies    [][]byte // pre-marshalled request body per mix entry
+	seq       []int    // mix schedule: request n uses bodies[seq[n%len(seq)]]
+	rate      float64
+	workers   int
+	perCap    int // initial latency capacity per worker
 }
 
 // worker holds one goroutine's results. Only its goroutine touches it until
@@ -182,7 +205,8 @@ func (w *worker) gqlCode(code string) {
 // since the gateway did nothing wrong.
 func (r *runner) do(abort context.Context, w *worker, n int64) {
 	body := r.bodies[r.seq[n%int64(len(r.seq))]]
-	req, err := http.NewRequestWithContext(abort, http.MethodPost, r.endpoint, bytes.NewReader(body))
+	endpoint := r.endpoints[n%int64(len(r.endpoints))]
+	req, err := http.NewRequestWithContext(abort, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		w.requests++
 		w.httpError("transport")
@@ -383,14 +407,17 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	targets, _ := cfg.targets() // Validate has checked them
 	r := &runner{
-		client:   newClient(cfg),
-		endpoint: strings.TrimRight(cfg.URL, "/") + "/graphql",
-		seq:      cfg.Mix.schedule(),
-		rate:     cfg.Rate,
-		workers:  cfg.workers(),
+		client:  newClient(cfg, len(targets)),
+		seq:     cfg.Mix.schedule(),
+		rate:    cfg.Rate,
+		workers: cfg.workers(),
 	}
 	defer r.client.CloseIdleConnections()
+	for _, t := range targets {
+		r.endpoints = append(r.endpoints, strings.TrimRight(t, "/")+"/graphql")
+	}
 	for _, e := range cfg.Mix {
 		b, err := e.Query.Body()
 		if err != nil {
@@ -400,7 +427,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	r.perCap = initialCapacity(cfg)
 
-	sum := &Summary{Mix: cfg.Mix.String(), Warmup: cfg.Warmup}
+	sum := &Summary{Mix: cfg.Mix.String(), Targets: len(targets), Warmup: cfg.Warmup}
 	if cfg.Rate > 0 {
 		sum.Mode, sum.Rate, sum.MaxInFlight = "rate", cfg.Rate, cfg.MaxInFlight
 	} else {
@@ -441,7 +468,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		sum.Upstream = upstreamFrom(after.Sub(before), sum.Requests)
+		sum.Upstream = upstreamFrom(after.Sub(before), sum.Requests, sum.Elapsed)
 	}
 	return sum, nil
 }

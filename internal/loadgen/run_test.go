@@ -160,11 +160,15 @@ func TestUpstreamCallsFromCounterDeltas(t *testing.T) {
 		t.Fatalf("requests = %d, server saw %d (warmup should add some)", sum.Requests, f.requests.Load())
 	}
 	warm := f.requests.Load() - 10
+	if sum.Elapsed <= 0 {
+		t.Fatalf("elapsed = %s", sum.Elapsed)
+	}
 	want := &Upstream{
-		Calls:         30,
-		CallsPerQuery: 3,
-		RateLimited:   (warm+10)/2 - warm/2,
-		Routes:        map[string]int64{"auth0 GET /a": 20, "identity GET /b": 10},
+		Calls:          30,
+		CallsPerQuery:  3,
+		CallsPerSecond: 30 / sum.Elapsed.Seconds(),
+		RateLimited:    (warm+10)/2 - warm/2,
+		Routes:         map[string]int64{"auth0 GET /a": 20, "identity GET /b": 10},
 	}
 	if !reflect.DeepEqual(sum.Upstream, want) {
 		t.Fatalf("upstream = %+v, want %+v", sum.Upstream, want)
@@ -239,5 +243,60 @@ func TestInterruptDoesNotCountAbortedRequests(t *testing.T) {
 	}
 	if !sum.Interrupted || sum.Requests != 0 || sum.HTTPErrors != 0 {
 		t.Fatalf("summary = %+v", sum)
+	}
+}
+
+// TestRoundRobinSpreadsEvenly sends a request count divisible by 3 to three
+// gateways. Request n must go to gateway n%3 and carry query seq[n%len(seq)],
+// so the expected per-gateway operations are exact whatever the interleaving
+// of the workers. With three queries of equal weight, each gateway receives a
+// single query: this pins the mapping n -> n%3, which even counts alone would
+// not (blocks of two per gateway are even too).
+func TestRoundRobinSpreadsEvenly(t *testing.T) {
+	tests := []struct {
+		name        string
+		concurrency int
+		rate        float64
+		requests    int64
+	}{
+		{"one worker", 1, 0, 30},
+		{"several workers", 4, 0, 60},
+		{"more workers than gateways", 16, 0, 99},
+		{"rate mode", 0, 1000, 30},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gws := []*fakeGateway{startFake(t, nil, nil), startFake(t, nil, nil), startFake(t, nil, nil)}
+			// Spaces and a trailing slash, as a hand-typed list has them.
+			cfg := testConfig(gws[0].URL+", "+gws[1].URL+"/,"+gws[2].URL, tc.requests)
+			cfg.Concurrency, cfg.Rate = tc.concurrency, tc.rate
+			var err error
+			if cfg.Mix, err = ParseMix("organization,groups,user-orgs-connections"); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]map[string]int, len(gws))
+			for i := range want {
+				want[i] = map[string]int{}
+			}
+			seq := cfg.Mix.schedule()
+			for n := range tc.requests {
+				want[n%3][cfg.Mix[seq[n%int64(len(seq))]].Query.OperationName]++
+			}
+			sum, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Requests != tc.requests || sum.HTTPErrors != 0 || sum.Targets != 3 {
+				t.Fatalf("requests = %d, http errors = %v, targets = %d", sum.Requests, sum.HTTPErrorsByStatus, sum.Targets)
+			}
+			for i, g := range gws {
+				if got := g.requests.Load(); got != tc.requests/3 {
+					t.Errorf("gateway %d saw %d requests, want %d", i, got, tc.requests/3)
+				}
+				if len(want[i]) != 1 || !reflect.DeepEqual(g.byOp, want[i]) {
+					t.Errorf("gateway %d operations = %v, want %v (a single query)", i, g.byOp, want[i])
+				}
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Counters is the upstream simulator's GET /_sim/counters answer: upstream
@@ -69,6 +70,10 @@ type Upstream struct {
 	Calls int64 `json:"calls"`
 	// CallsPerQuery is Calls divided by the GraphQL requests completed.
 	CallsPerQuery float64 `json:"callsPerQuery"`
+	// CallsPerSecond is Calls divided by the measured phase's elapsed
+	// seconds: the upstream rate the gateways actually spent, to compare
+	// with the upstream's limit.
+	CallsPerSecond float64 `json:"callsPerSecond"`
 	// RateLimited is the number of 429s the simulator sent during the run.
 	RateLimited int64 `json:"rateLimited"`
 	// Routes is the change in calls per route key; unchanged routes are left out.
@@ -77,10 +82,13 @@ type Upstream struct {
 
 // upstreamFrom turns a counter delta into the report. Other clients of a
 // shared simulator inflate the numbers; the driver cannot tell them apart.
-func upstreamFrom(delta Counters, requests int64) *Upstream {
+func upstreamFrom(delta Counters, requests int64, elapsed time.Duration) *Upstream {
 	u := &Upstream{Calls: delta.Total, RateLimited: delta.RateLimited, Routes: delta.Routes}
 	if requests > 0 {
 		u.CallsPerQuery = float64(delta.Total) / float64(requests)
+	}
+	if elapsed > 0 {
+		u.CallsPerSecond = float64(delta.Total) / elapsed.Seconds()
 	}
 	return u
 }

@@ -66,6 +66,8 @@ func TestMainRejectsBadFlags(t *testing.T) {
 	}{
 		{"remote url", []string{"-url", "http://example.com"}, "not loopback"},
 		{"remote sim", []string{"-sim", "http://10.1.2.3:9000"}, "-sim"},
+		{"remote url in a list", []string{"-url", "http://127.0.0.1:8080,http://10.0.0.1:8080"}, `-url "http://10.0.0.1:8080": host "10.0.0.1" is not loopback`},
+		{"empty url in a list", []string{"-url", "http://127.0.0.1:8080,,http://127.0.0.1:8081"}, "empty entry"},
 		{"duration over cap", []string{"-duration", "11m"}, "-duration"},
 		{"zero duration", []string{"-duration", "0s"}, "-duration"},
 		{"unknown query", []string{"-mix", "nope"}, "unknown query"},
@@ -116,11 +118,12 @@ func TestMainJSONAndText(t *testing.T) {
 		} `json:"latency"`
 		GraphQLErrorsByCode map[string]int64 `json:"graphqlErrorsByCode"`
 		Upstream            *Upstream        `json:"upstream"`
+		Targets             int              `json:"targets"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("%v: %s", err, stdout.String())
 	}
-	if got.Mix != "groups:1" || got.Requests != 5 || got.Latency.P50 == nil || got.GraphQLErrorsByCode == nil || got.Upstream == nil {
+	if got.Mix != "groups:1" || got.Requests != 5 || got.Latency.P50 == nil || got.GraphQLErrorsByCode == nil || got.Upstream == nil || got.Targets != 1 {
 		t.Fatalf("json = %s", stdout.String())
 	}
 
@@ -129,9 +132,57 @@ func TestMainJSONAndText(t *testing.T) {
 	if code := Main(context.Background(), args, &stdout, &stderr); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"mix: groups:1  mode: concurrency=2", "requests: 5 (", "latency: p50 ", "http errors: 0 {}   graphql errors: 0 {}", "upstream: 0 calls (0.00/query), 429s: 0"} {
+	for _, want := range []string{"mix: groups:1  mode: concurrency=2", "requests: 5 (", "latency: p50 ", "http errors: 0 {}   graphql errors: 0 {}", "upstream: 0 calls (0.00/query, 0.0/s), 429s: 0"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Fatalf("text output misses %q:\n%s", want, stdout.String())
 		}
+	}
+	if strings.Contains(stdout.String(), "targets:") {
+		t.Fatalf("text output names targets for a single URL:\n%s", stdout.String())
+	}
+}
+
+// TestURLListIsCheckedEntryByEntry puts a refused entry at each position of a
+// list whose other entries are live gateways: the run must fail before any of
+// them gets a request.
+func TestURLListIsCheckedEntryByEntry(t *testing.T) {
+	const remote = "http://192.0.2.1:8080" // TEST-NET-1, never loopback
+	tests := []struct {
+		name        string
+		list        func(a, b string) string
+		allowRemote bool
+		wantErr     string // "" means valid
+	}{
+		{"all loopback", func(a, b string) string { return a + "," + b }, false, ""},
+		{"remote first", func(a, b string) string { return remote + "," + a + "," + b }, false, "not loopback"},
+		{"remote middle", func(a, b string) string { return a + "," + remote + "," + b }, false, "not loopback"},
+		{"remote last", func(a, b string) string { return a + "," + b + "," + remote }, false, "not loopback"},
+		{"remote allowed", func(a, b string) string { return a + "," + remote }, true, ""},
+		{"not http", func(a, b string) string { return a + ",ftp://127.0.0.1" }, false, "scheme must be http"},
+		{"empty entry", func(a, b string) string { return a + ", ," + b }, false, "empty entry"},
+		{"trailing comma", func(a, b string) string { return a + "," + b + "," }, false, "empty entry"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := startFake(t, nil, nil), startFake(t, nil, nil)
+			cfg := testConfig(tc.list(a.URL, b.URL), 6)
+			cfg.AllowRemote = tc.allowRemote
+			err := cfg.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate(%q) = %v", cfg.URL, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "-url ") {
+				t.Fatalf("Validate(%q) = %v, want -url ... %q", cfg.URL, err, tc.wantErr)
+			}
+			if _, err := Run(context.Background(), cfg); err == nil {
+				t.Fatal("Run accepted the list")
+			}
+			if n := a.requests.Load() + b.requests.Load(); n != 0 {
+				t.Fatalf("sent %d requests to the loopback entries of a refused list", n)
+			}
+		})
 	}
 }
