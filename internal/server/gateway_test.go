@@ -346,21 +346,9 @@ func TestUpstreamFailuresStayOnTheirPath(t *testing.T) {
 			if tc.extraKey != "" && e.Extensions[tc.extraKey] == nil {
 				t.Fatalf("extensions lack %s: %v", tc.extraKey, e.Extensions)
 			}
-			var data struct {
-				Organizations struct {
-					Nodes []struct {
-						ID          string
-						Connections *[]struct{ ID string }
-					}
-				}
-			}
-			_ = json.Unmarshal(resp.Data, &data)
-			if len(data.Organizations.Nodes) != 50 {
-				t.Fatalf("got %d organizations, want all 50", len(data.Organizations.Nodes))
-			}
-			for i, n := range data.Organizations.Nodes {
-				if (n.Connections == nil) != (i == 4) {
-					t.Fatalf("organization %d connections=%v; only 4 should be null", i, n.Connections)
+			for i, c := range connectionsOfFifty(t, resp) {
+				if (c == nil) != (i == 4) {
+					t.Fatalf("organization %d connections=%v; only 4 should be null", i, c)
 				}
 			}
 			// Upstream wording never reaches the caller.
@@ -393,21 +381,9 @@ func TestUpstream429PausesTheUpstream(t *testing.T) {
 	failing := sim.Dataset().Organizations[4].ID
 	sim.SetFault("/api/v2/organizations/"+failing+"/enabled_connections", http.StatusTooManyRequests)
 	resp := gw.Query(t, `{ organizations(first: 50) { nodes { id connections { id } } } }`, nil)
-	var data struct {
-		Organizations struct {
-			Nodes []struct {
-				ID          string
-				Connections *[]struct{ ID string }
-			}
-		}
-	}
-	_ = json.Unmarshal(resp.Data, &data)
-	if len(data.Organizations.Nodes) != 50 {
-		t.Fatalf("got %d organizations, want all 50: %s", len(data.Organizations.Nodes), resp.Raw)
-	}
 	answered := 0
-	for _, n := range data.Organizations.Nodes {
-		if n.Connections != nil {
+	for _, c := range connectionsOfFifty(t, resp) {
+		if c != nil {
 			answered++
 		}
 	}
@@ -430,6 +406,27 @@ func TestUpstream429PausesTheUpstream(t *testing.T) {
 	if sim.RateLimited() != 1 {
 		t.Fatalf("simulator sent %d 429s, want 1", sim.RateLimited())
 	}
+}
+
+// connectionsOfFifty decodes `organizations(first: 50) { nodes { connections
+// { id } } }`: each node's connections, nil where the field is null. It
+// fails unless all 50 organizations came back.
+func connectionsOfFifty(t *testing.T, resp testutil.Response) []*[]struct{ ID string } {
+	t.Helper()
+	var data struct {
+		Organizations struct {
+			Nodes []struct{ Connections *[]struct{ ID string } }
+		}
+	}
+	_ = json.Unmarshal(resp.Data, &data)
+	if len(data.Organizations.Nodes) != 50 {
+		t.Fatalf("got %d organizations, want all 50: %s", len(data.Organizations.Nodes), resp.Raw)
+	}
+	out := make([]*[]struct{ ID string }, len(data.Organizations.Nodes))
+	for i, n := range data.Organizations.Nodes {
+		out[i] = n.Connections
+	}
+	return out
 }
 
 func TestUpstreamUnavailable(t *testing.T) {
