@@ -93,7 +93,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return ExitOK
 }
 
-// writeList prints every built-in query: name, document and variables.
+// writeList prints every built-in query: name, document, variables and, for a
+// spread query, how many variable sets it walks with the first and last. Only
+// names start a line; scripts/load relies on that.
 func writeList(w io.Writer) error {
 	var b strings.Builder
 	for i, q := range Queries() {
@@ -110,6 +112,17 @@ func writeList(w io.Writer) error {
 				return err
 			}
 			b.WriteString("  variables: " + string(v) + "\n")
+		}
+		if n := len(q.Spread); n > 0 {
+			first, err := json.Marshal(q.Spread[0])
+			if err != nil {
+				return err
+			}
+			last, err := json.Marshal(q.Spread[n-1])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "  spread: %d variable sets over those, in turn: %s .. %s\n", n, first, last)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -21,7 +21,12 @@
 // numbers of a single run.
 //
 // The built-in queries ([Queries], [Lookup]) are exported so tests and
-// benchmarks elsewhere in the module can reuse the same documents.
+// benchmarks elsewhere in the module can reuse the same documents. Most have
+// fixed variables, so after the first request the gateway answers them from
+// its cache; a query with a [Query.Spread] (org-by-name-spread) instead walks
+// many variable sets in turn, like many users asking for different
+// resources, so that a run keeps costing upstream calls and the rate
+// governor has something to govern.
 //
 // Traffic is only sent to loopback hosts unless the caller opts out
 // ([CheckTarget]), because a load driver pointed at a shared or production

@@ -12,8 +12,11 @@ func TestParseMix(t *testing.T) {
 		want    string // Mix.String of the result
 		wantErr string
 	}{
-		{"", "orgs-connections:1,orgs-groups-members:1,user-orgs-connections:1,organization:1,org-by-id-name-user:1,groups:1", ""},
-		{"  ", "orgs-connections:1,orgs-groups-members:1,user-orgs-connections:1,organization:1,org-by-id-name-user:1,groups:1", ""},
+		{"", "orgs-connections:1,orgs-groups-members:1,user-orgs-connections:1,organization:1,org-by-id-name-user:1,groups:1,org-by-name-spread:1", ""},
+		{"  ", "orgs-connections:1,orgs-groups-members:1,user-orgs-connections:1,organization:1,org-by-id-name-user:1,groups:1,org-by-name-spread:1", ""},
+		{"org-by-name-spread", "org-by-name-spread:1", ""},
+		{"organization,user-orgs-connections,org-by-id-name-user,groups,org-by-name-spread:2", "organization:1,user-orgs-connections:1,org-by-id-name-user:1,groups:1,org-by-name-spread:2", ""},
+		{"org-by-name-spread,org-by-name-spread:2", "", "named twice"},
 		{"orgs-connections", "orgs-connections:1", ""},
 		{"user-orgs-connections:3,orgs-connections", "user-orgs-connections:3,orgs-connections:1", ""},
 		{" groups : 2 , organization ", "groups:2,organization:1", ""},

@@ -33,7 +33,8 @@ type Config struct {
 	URL string
 	// SimURL is the upstream simulator's base URL; empty skips upstream counting.
 	SimURL string
-	// Mix is the weighted list of queries to send.
+	// Mix is the weighted list of queries to send. An entry whose query has
+	// a Spread sends its variable sets in turn (see [Query.Spread]).
 	Mix Mix
 	// Concurrency is the number of closed-loop workers, used when Rate is 0.
 	Concurrency int
@@ -149,9 +150,11 @@ func newClient(c Config, hosts int) *http.Client {
 // runner is the immutable state shared by all workers of a run.
 type runner struct {
 	client    *http.Client
-	endpoints []string // <base>/graphql per target: request n goes to endpoints[n%len]
-	bodies    [][]byte // pre-marshalled request body per mix entry
-	seq       []int    // mix schedule: request n uses bodies[seq[n%len(seq)]]
+	endpoints []string   // <base>/graphql per target: request n goes to endpoints[n%len]
+	bodies    [][][]byte // pre-marshalled request bodies per mix entry, one per variable set
+	seq       []int      // mix schedule: request n is of entry seq[n%len(seq)]
+	before    []int64    // before[s]: how often entry seq[s] occurs in seq[:s]
+	weights   []int64    // per entry: how often it occurs in seq
 	rate      float64
 	workers   int
 	perCap    int // initial latency capacity per worker
@@ -200,11 +203,27 @@ func (w *worker) gqlCode(code string) {
 	w.gqlCodes[code]++
 }
 
+// body returns the pre-marshalled body of request n. An entry with several
+// variable sets sends set k % len(sets) as its k-th request; k follows from n
+// alone (whole schedule cycles before n times the entry's weight, plus its
+// slots earlier in this cycle), so workers need no shared counter per entry
+// and each set is sent exactly as often as the walk says.
+func (r *runner) body(n int64) []byte {
+	cycle, slot := n/int64(len(r.seq)), n%int64(len(r.seq))
+	e := r.seq[slot]
+	sets := r.bodies[e]
+	if len(sets) == 1 {
+		return sets[0]
+	}
+	k := cycle*r.weights[e] + r.before[slot]
+	return sets[k%int64(len(sets))]
+}
+
 // do sends request n and records its outcome in w. abort is the run's parent
 // context: when it is cancelled (SIGINT) the failed request is not recorded,
 // since the gateway did nothing wrong.
 func (r *runner) do(abort context.Context, w *worker, n int64) {
-	body := r.bodies[r.seq[n%int64(len(r.seq))]]
+	body := r.body(n)
 	endpoint := r.endpoints[n%int64(len(r.endpoints))]
 	req, err := http.NewRequestWithContext(abort, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -409,21 +428,16 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	targets, _ := cfg.targets() // Validate has checked them
 	r := &runner{
-		client:  newClient(cfg, len(targets)),
-		seq:     cfg.Mix.schedule(),
 		rate:    cfg.Rate,
 		workers: cfg.workers(),
 	}
+	if err := r.prepareMix(cfg.Mix); err != nil {
+		return nil, err
+	}
+	r.client = newClient(cfg, len(targets))
 	defer r.client.CloseIdleConnections()
 	for _, t := range targets {
 		r.endpoints = append(r.endpoints, strings.TrimRight(t, "/")+"/graphql")
-	}
-	for _, e := range cfg.Mix {
-		b, err := e.Query.Body()
-		if err != nil {
-			return nil, fmt.Errorf("query %s: %w", e.Query.Name, err)
-		}
-		r.bodies = append(r.bodies, b)
 	}
 	r.perCap = initialCapacity(cfg)
 
@@ -471,6 +485,27 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		sum.Upstream = upstreamFrom(after.Sub(before), sum.Requests, sum.Elapsed)
 	}
 	return sum, nil
+}
+
+// prepareMix sets r's schedule and marshals every request body of m, each
+// variable set of each entry, so that the hot path only picks bytes.
+func (r *runner) prepareMix(m Mix) error {
+	r.seq = m.schedule()
+	r.bodies = make([][][]byte, len(m))
+	for i, e := range m {
+		b, err := e.Query.Bodies()
+		if err != nil {
+			return fmt.Errorf("query %s: %w", e.Query.Name, err)
+		}
+		r.bodies[i] = b
+	}
+	r.weights = make([]int64, len(m))
+	r.before = make([]int64, len(r.seq))
+	for s, e := range r.seq {
+		r.before[s] = r.weights[e]
+		r.weights[e]++
+	}
+	return nil
 }
 
 // initialCapacity guesses each worker's latency slice size so the hot path

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -295,6 +296,143 @@ func TestRoundRobinSpreadsEvenly(t *testing.T) {
 				}
 				if len(want[i]) != 1 || !reflect.DeepEqual(g.byOp, want[i]) {
 					t.Errorf("gateway %d operations = %v, want %v (a single query)", i, g.byOp, want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestBodyWalksSetsPerEntry checks runner.body against a plain count: the
+// k-th request of an entry (counted in request order) must carry variable set
+// k % sets, whatever the weights and the other entries.
+func TestBodyWalksSetsPerEntry(t *testing.T) {
+	type entry struct{ sets, weight int } // sets 0: fixed variables
+	tests := []struct {
+		name    string
+		entries []entry
+	}{
+		{"spread alone", []entry{{5, 1}}},
+		{"spread weight above its sets", []entry{{3, 7}}},
+		{"spread and fixed", []entry{{3, 2}, {0, 1}}},
+		{"two spreads and fixed", []entry{{4, 3}, {0, 5}, {7, 2}}},
+		{"load-replicas default", []entry{{0, 1}, {0, 1}, {0, 1}, {0, 1}, {200, 2}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var m Mix
+			for i, e := range tc.entries {
+				q := Query{Name: fmt.Sprint("q", i), OperationName: fmt.Sprint("Q", i), Document: "{x}",
+					Variables: map[string]any{"i": -1}}
+				for k := range e.sets {
+					q.Spread = append(q.Spread, map[string]any{"i": k})
+				}
+				m = append(m, MixEntry{Query: q, Weight: e.weight})
+			}
+			r := &runner{}
+			if err := r.prepareMix(m); err != nil {
+				t.Fatal(err)
+			}
+			count := make([]int, len(m))
+			total := 0
+			for _, e := range tc.entries {
+				total += e.weight
+			}
+			for n := range int64(3*total*210 + 1) {
+				var got requestBody
+				if err := json.Unmarshal(r.body(n), &got); err != nil {
+					t.Fatal(err)
+				}
+				e := r.seq[n%int64(len(r.seq))]
+				if got.OperationName != m[e].Query.OperationName {
+					t.Fatalf("request %d: operation %s, want %s", n, got.OperationName, m[e].Query.OperationName)
+				}
+				want := -1
+				if sets := tc.entries[e].sets; sets > 0 {
+					want = count[e] % sets
+				}
+				if got.Variables["i"] != float64(want) {
+					t.Fatalf("request %d (entry %d, its request %d): set %v, want %d", n, e, count[e], got.Variables["i"], want)
+				}
+				count[e]++
+			}
+			// The hot path only picks pre-marshalled bytes.
+			n := int64(0)
+			if allocs := testing.AllocsPerRun(100, func() { _ = r.body(n); n += 7 }); allocs != 0 {
+				t.Fatalf("body allocates %.1f times per request", allocs)
+			}
+		})
+	}
+}
+
+// TestSpreadWalksEveryName sends org-by-name-spread through the whole driver
+// to a gateway that records the variables it received. A request count that is
+// a multiple of the 200 names must reach each name the same number of times,
+// with any number of workers and with fixed queries in the mix; with one
+// worker requests arrive in order, so the names must too.
+func TestSpreadWalksEveryName(t *testing.T) {
+	tests := []struct {
+		name        string
+		mix         string
+		concurrency int
+		rate        float64
+		requests    int64
+		wantOps     map[string]int
+	}{
+		{"alone, one worker", "org-by-name-spread", 1, 0, 400, map[string]int{"OrgByNameSpread": 400}},
+		{"alone, several workers", "org-by-name-spread", 8, 0, 400, map[string]int{"OrgByNameSpread": 400}},
+		{"mixed, one worker", "organization,org-by-name-spread:2,groups", 1, 0, 800,
+			map[string]int{"Organization": 200, "OrgByNameSpread": 400, "Groups": 200}},
+		{"mixed, several workers", "organization,org-by-name-spread:2,groups", 8, 0, 800,
+			map[string]int{"Organization": 200, "OrgByNameSpread": 400, "Groups": 200}},
+		{"mixed, rate mode", "org-by-name-spread:2,organization", 0, 2000, 600,
+			map[string]int{"Organization": 200, "OrgByNameSpread": 400}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := startFake(t, nil, nil)
+			cfg := testConfig(f.URL, tc.requests)
+			cfg.Concurrency, cfg.Rate = tc.concurrency, tc.rate
+			var err error
+			if cfg.Mix, err = ParseMix(tc.mix); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Requests != tc.requests || sum.Dropped != 0 || sum.HTTPErrors != 0 {
+				t.Fatalf("requests = %d, dropped = %d, http errors = %v", sum.Requests, sum.Dropped, sum.HTTPErrorsByStatus)
+			}
+			if !reflect.DeepEqual(f.byOp, tc.wantOps) {
+				t.Fatalf("operations = %v, want %v", f.byOp, tc.wantOps)
+			}
+			perName := map[any]int{}
+			var names []any
+			for _, b := range f.bodys {
+				switch b.OperationName {
+				case "OrgByNameSpread":
+					perName[b.Variables["name"]]++
+					names = append(names, b.Variables["name"])
+				case "Organization":
+					if !reflect.DeepEqual(b.Variables, map[string]any{"id": demoOrganizationID}) {
+						t.Fatalf("organization variables = %v", b.Variables)
+					}
+				}
+			}
+			times := tc.wantOps["OrgByNameSpread"] / 200
+			if len(perName) != 200 {
+				t.Fatalf("%d distinct names, want 200", len(perName))
+			}
+			for i := range 200 {
+				if name := fmt.Sprintf("gen-org-%05d", i); perName[name] != times {
+					t.Fatalf("%s sent %d times, want %d", name, perName[name], times)
+				}
+			}
+			if tc.concurrency == 1 {
+				for k, name := range names {
+					if want := fmt.Sprintf("gen-org-%05d", k%200); name != want {
+						t.Fatalf("spread request %d asked for %v, want %s", k, name, want)
+					}
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -99,6 +100,19 @@ func TestMainList(t *testing.T) {
 		if !strings.Contains(stdout.String(), q.Name+"\n") || !strings.Contains(stdout.String(), "query "+q.OperationName) {
 			t.Fatalf("-list output misses %s:\n%s", q.Name, stdout.String())
 		}
+	}
+	// scripts/load takes every line starting with a letter as a query name.
+	var names []string
+	for line := range strings.SplitSeq(stdout.String(), "\n") {
+		if line != "" && line[0] >= 'a' && line[0] <= 'z' {
+			names = append(names, line)
+		}
+	}
+	if want := queryNames(); !slices.Equal(names, want) {
+		t.Fatalf("lines starting with a letter = %q, want the query names %q", names, want)
+	}
+	if want := `  spread: 200 variable sets over those, in turn: {"name":"gen-org-00000"} .. {"name":"gen-org-00199"}` + "\n"; !strings.Contains(stdout.String(), want) {
+		t.Fatalf("-list output misses %q:\n%s", want, stdout.String())
 	}
 }
 

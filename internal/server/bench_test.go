@@ -15,17 +15,35 @@ import (
 // BenchmarkNestedQueries runs the load driver's named queries through the
 // whole stack over loopback HTTP: gateway, loaders, upstream client and the
 // simulator (0 ms latency). It reports ns/op, allocs/op and upstream
-// calls/op. Each op is a new request after the previous one finished, so
-// nothing is shared between ops: calls/op is what one query costs cold.
+// calls/op, in two modes:
+//
+//   - uncached (CACHE_TTL=0): each op is a new request after the previous
+//     one finished, so nothing is shared between ops and calls/op is what
+//     one query costs cold: the loaders' work;
+//   - cached (the default in-process cache): the hot path of a repeated
+//     query, answered from the in-process tier.
+//
 // allocs/op counts the whole process, the in-process simulator and the
 // benchmark's HTTP client included.
 //
-//	go test ./internal/server -run '^$' -bench NestedQueries -benchtime 200x
+//	go test ./internal/server -run '^$' -bench NestedQueries -benchtime 300x
 func BenchmarkNestedQueries(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{"uncached", map[string]string{"CACHE_TTL": "0"}},
+		{"cached", nil},
+	} {
+		b.Run(mode.name, func(b *testing.B) { benchmarkQueries(b, mode.env) })
+	}
+}
+
+func benchmarkQueries(b *testing.B, env map[string]string) {
 	gw, sim := testutil.StartGatewayOnSimulator(b, upstreamsim.Config{
 		Organizations: 60, ConnectionsPerOrg: 2, Partitions: 4, GroupsPerPartition: 2, MembersPerGroup: 3,
 		Users: 20, MembershipsPerUser: 3,
-	}, nil)
+	}, env)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	for _, q := range loadgen.Queries() {
 		body, err := q.Body()
