@@ -9,7 +9,13 @@
 // costs more than waiting, because the upstream then refuses everyone. So:
 //
 //   - all replicas spend one budget per upstream, shared through Redis with
-//     GCRA (github.com/go-redis/redis_rate), one Redis round trip per try;
+//     GCRA, one Redis round trip per request. Requests reserve their slot:
+//     one that must wait learns at once when its slot comes and owns it, so
+//     waiters queue in order instead of waking together to race for the
+//     next slot, and one whose slot comes after its deadline is refused at
+//     once without taking it. (github.com/go-redis/redis_rate has no
+//     reservations, only allow-or-retry, so it is a short Lua script here;
+//     x/time/rate's Reserve does the same locally.);
 //   - every replica pauses when the upstream itself says its budget is gone
 //     (a 429's Retry-After, or X-RateLimit-Remaining 0 until
 //     X-RateLimit-Reset), and the pause is shared through Redis too, so the
@@ -23,10 +29,10 @@
 //     its own, which is the price of staying up) and goes back to the shared
 //     budget once Redis answers again.
 //
-// Redis keys: Prefix+"rl:"+service for the GCRA state (redis_rate stores it
-// under its own "rate:" in front, i.e. "rate:"+Prefix+"rl:"+service) and
-// Prefix+"pause:"+service for the pause, whose value is the pause end in UNIX
-// milliseconds and which expires with the pause.
+// Redis keys: Prefix+"rl:"+service for the GCRA state (the theoretical
+// arrival time in microseconds of Redis's clock, expiring when the bucket is
+// full again) and Prefix+"pause:"+service for the pause, whose value is the
+// pause end in UNIX milliseconds and which expires with the pause.
 package ratelimit
 
 import (
@@ -39,7 +45,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
@@ -106,8 +111,7 @@ type Config struct {
 // and holds no goroutines, so it needs no Close.
 type Governor struct {
 	rdb       redis.UniversalClient
-	gcra      *redis_rate.Limiter
-	limit     redis_rate.Limit // zero when the budget is off
+	interval  time.Duration // one request's share of the budget; 0 when the budget is off
 	localRate rate.Limit
 	burst     int
 	prefix    string
@@ -126,7 +130,7 @@ var _ upstream.Limiter = (*Governor)(nil)
 // serviceState is the per-upstream state, created on first use.
 type serviceState struct {
 	name     string
-	key      string // GCRA key given to redis_rate
+	key      string // GCRA state in Redis
 	pauseKey string
 	local    *rate.Limiter // stands in for the GCRA without (usable) Redis
 
@@ -164,27 +168,34 @@ func New(cfg Config) *Governor {
 		g.localRate = rate.Inf
 	default:
 		g.localRate = rate.Limit(cfg.Rate)
-		g.limit = gcraLimit(cfg.Rate, g.burst)
-	}
-	if g.rdb != nil {
-		g.gcra = redis_rate.NewLimiter(g.rdb)
+		g.interval = max(time.Duration(float64(time.Second)/cfg.Rate), time.Microsecond)
 	}
 	return g
 }
 
-// gcraLimit expresses a per-second rate as redis_rate's integer rate per
-// period, choosing the shortest period (second, minute, hour) in which the
-// rate is a whole number, so that 0.5/s becomes 30/min and 2.5/s 150/min
-// exactly. Rates with no exact form are rounded per hour (at least 1/hour).
-func gcraLimit(perSecond float64, burst int) redis_rate.Limit {
-	for _, p := range []time.Duration{time.Second, time.Minute, time.Hour} {
-		n := perSecond * p.Seconds()
-		if r := math.Round(n); r >= 1 && math.Abs(n-r) <= 1e-9*n {
-			return redis_rate.Limit{Rate: int(r), Burst: burst, Period: p}
-		}
-	}
-	return redis_rate.Limit{Rate: int(max(1, math.Round(perSecond*3600))), Burst: burst, Period: time.Hour}
-}
+// reserveScript is GCRA with reservations over Redis's own clock, so that
+// replicas' clocks never matter. KEYS[1] holds the theoretical arrival time
+// (TAT, µs). ARGV: emission interval (µs), burst, longest wait the caller
+// accepts (µs). A request whose slot comes within that wait takes it (the
+// TAT moves on by one interval) and learns how long to wait for it; any
+// other is refused without taking anything. Returns {taken, wait µs}.
+var reserveScript = redis.NewScript(`
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local maxwait = tonumber(ARGV[3])
+local tat = tonumber(redis.call("GET", KEYS[1]) or "0") or 0
+if tat < now then tat = now end
+local newtat = tat + interval
+local wait = newtat - burst * interval - now
+if wait < 0 then wait = 0 end
+if wait > maxwait then
+  return {0, wait}
+end
+redis.call("SET", KEYS[1], string.format("%d", newtat), "PX", math.ceil((newtat - now) / 1000) + 1)
+return {1, wait}
+`)
 
 func (g *Governor) service(name string) *serviceState {
 	if v, ok := g.services.Load(name); ok {
@@ -224,22 +235,28 @@ func (g *Governor) Wait(ctx context.Context, service string) error {
 			timer.Stop()
 		}
 	}()
-	waited := false
-	var slept time.Duration
+	waited, reserved := false, false
 	for {
 		now := g.now()
 		p := g.choosePath(now)
-		var held *rate.Reservation
 		d, err := g.pauseLeft(ctx, s, now, &p)
+		var held *rate.Reservation
 		if err == nil && d == 0 {
+			if reserved {
+				// The slot was taken before sleeping; the pause is checked
+				// again because an upstream may have said 429 meanwhile.
+				s.allowed.Add(1)
+				return nil
+			}
 			d, held, err = g.budget(ctx, s, now, &p, deadline, hasDeadline)
+			reserved = err == nil
 		}
 		if err != nil {
-			if waited && errors.Is(err, context.DeadlineExceeded) {
-				// The deadline came while the slot we slept for was being
-				// claimed: to the caller that is a refusal, not an outage.
+			if errors.Is(err, context.DeadlineExceeded) {
+				// The deadline came during a Redis call: a refusal to the
+				// caller, not an outage.
 				s.refusals.Add(1)
-				return refusal(service, slept)
+				return refusal(service, g.retryHint())
 			}
 			return err
 		}
@@ -254,7 +271,6 @@ func (g *Governor) Wait(ctx context.Context, service string) error {
 			s.refusals.Add(1)
 			return refusal(service, d)
 		}
-		slept = d
 		if !waited {
 			waited = true
 			s.waits.Add(1)
@@ -270,15 +286,12 @@ func (g *Governor) Wait(ctx context.Context, service string) error {
 			}
 			return canceled(service, err)
 		}
-		if held != nil {
-			// The local limiter reserved the token for the end of the sleep.
-			s.allowed.Add(1)
-			return nil
-		}
-		// Try again: other replicas compete for the same budget, so the slot
-		// announced by RetryAfter may be gone; a pause may have begun.
 	}
 }
+
+// retryHint is the RetryAfter of a refusal whose real wait is unknown: one
+// request's share of the budget, at least a millisecond.
+func (g *Governor) retryHint() time.Duration { return max(g.interval, time.Millisecond) }
 
 // pauseLeft returns how long service is still paused, refreshing the shared
 // pause from Redis when the cached copy is older than pauseRefresh.
@@ -308,36 +321,44 @@ func (g *Governor) pauseLeft(ctx context.Context, s *serviceState, now time.Time
 	return 0, nil
 }
 
-// budget spends one request of the budget, or says how long until one is
-// available. For the local limiter it may hand back a reservation that the
-// caller owns once it has slept the returned duration.
+// budget takes one request's slot of the budget and says how long to wait
+// for it (0: now). A slot that would come after the deadline (less the time
+// a call needs) is not taken: the returned wait is then past the deadline and
+// the caller refuses. For the local limiter the slot is a reservation the
+// caller cancels if it gives up.
 func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p *path, deadline time.Time, hasDeadline bool) (time.Duration, *rate.Reservation, error) {
-	if g.limit.IsZero() {
+	if g.interval == 0 {
 		return 0, nil, nil
 	}
 	if p.redis {
+		maxWait := int64(math.MaxInt64 / 2)
+		if hasDeadline {
+			maxWait = max(deadline.Sub(now)-callMargin, 0).Microseconds()
+		}
 		rctx, cancel := redisCtx(ctx, p)
-		res, err := g.gcra.Allow(rctx, s.key, g.limit)
+		res, err := reserveScript.Run(rctx, g.rdb, []string{s.key}, g.interval.Microseconds(), g.burst, maxWait).Int64Slice()
 		cancel()
-		if err == nil {
+		if err == nil && len(res) == 2 {
 			g.redisWorked(p)
-			if res.Allowed > 0 {
-				return 0, nil, nil
+			wait := time.Duration(res[1]) * time.Microsecond
+			if res[0] == 1 {
+				return wait, nil, nil
 			}
-			if res.RetryAfter <= 0 {
-				return time.Millisecond, nil, nil
-			}
-			return res.RetryAfter, nil, nil
+			// Refused: report a wait the caller will find past its deadline.
+			return max(wait, deadline.Sub(now)), nil, nil
+		}
+		if err == nil {
+			err = errors.New("unexpected reply from the reservation script")
 		}
 		if err := g.redisFailed(ctx, err, p); err != nil {
 			return 0, nil, canceled(s.name, err)
 		}
 		// p.redis is false now: the local limiter decides this request.
 	}
-	if s.local.AllowN(now, 1) {
-		return 0, nil, nil
-	}
 	r := s.local.ReserveN(now, 1)
+	if !r.OK() {
+		return 0, nil, nil // rate.Inf: never limited
+	}
 	d := r.DelayFrom(now)
 	if d <= 0 {
 		return 0, nil, nil

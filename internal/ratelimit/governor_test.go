@@ -500,3 +500,56 @@ func TestWithoutWaitingRefusesAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitersQueueForTheirSlots: a request that must wait takes the next
+// free slot at once, so waiters on different replicas queue one interval
+// apart instead of racing for the same slot, and a request arriving behind
+// the queue learns at once that its slot (after everyone queued) is past its
+// deadline.
+func TestWaitersQueueForTheirSlots(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			var govs []*ratelimit.Governor
+			if b.redis {
+				rdb, prefix := testutil.Redis(t)
+				for range 2 {
+					govs = append(govs, ratelimit.New(ratelimit.Config{Rate: 10, Burst: 1, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+				}
+			} else {
+				govs = []*ratelimit.Governor{newGovernor(t, b, 10, 1)} // one process: its queue is its own
+			}
+			if _, err := waitFor(govs[0], "auth0", time.Second); err != nil {
+				t.Fatalf("first Wait: %v", err)
+			}
+			const queued = 5 // slots at about 100, 200, ..., 500 ms
+			var wg sync.WaitGroup
+			errs := make(chan error, queued)
+			for i := range queued {
+				wg.Go(func() {
+					_, err := waitFor(govs[i%len(govs)], "auth0", 3*time.Second)
+					errs <- err
+				})
+			}
+			time.Sleep(50 * time.Millisecond) // all five have taken their slots
+			_, late := waitFor(govs[0], "auth0", 300*time.Millisecond)
+			if ra := refusal(t, late).RetryAfter; ra < 400*time.Millisecond {
+				t.Errorf("RetryAfter = %v behind %d queued requests, want at least 400ms (its slot after theirs)", ra, queued)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Errorf("a queued request was refused: %v", err)
+				}
+			}
+			var st ratelimit.ServiceStats
+			for _, g := range govs {
+				s := g.Stats().Services["auth0"]
+				st.Allowed, st.Waits, st.Refusals = st.Allowed+s.Allowed, st.Waits+s.Waits, st.Refusals+s.Refusals
+			}
+			if st.Allowed != 1+queued || st.Waits != queued || st.Refusals != 1 {
+				t.Errorf("Stats = %+v, want Allowed %d, Waits %d, Refusals 1", st, 1+queued, queued)
+			}
+		})
+	}
+}

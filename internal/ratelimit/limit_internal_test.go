@@ -1,27 +1,28 @@
 package ratelimit
 
 import (
+	"math"
 	"testing"
 	"time"
-
-	"github.com/go-redis/redis_rate/v10"
 )
 
-func TestGCRALimit(t *testing.T) {
+func TestNewInterval(t *testing.T) {
 	tests := []struct {
-		perSecond float64
-		want      redis_rate.Limit
+		rate float64
+		want time.Duration
 	}{
-		{20, redis_rate.Limit{Rate: 20, Burst: 7, Period: time.Second}},
-		{0.5, redis_rate.Limit{Rate: 30, Burst: 7, Period: time.Minute}},
-		{2.5, redis_rate.Limit{Rate: 150, Burst: 7, Period: time.Minute}},
-		{1.0 / 300, redis_rate.Limit{Rate: 12, Burst: 7, Period: time.Hour}}, // 1 per 5 minutes
-		{1.0 / 7, redis_rate.Limit{Rate: 514, Burst: 7, Period: time.Hour}},  // rounded per hour
-		{1e-6, redis_rate.Limit{Rate: 1, Burst: 7, Period: time.Hour}},       // never below 1/hour
+		{20, 50 * time.Millisecond},
+		{0.5, 2 * time.Second},
+		{2.5, 400 * time.Millisecond},
+		{1.0 / 300, 300 * time.Second}, // UiPath: 300 per 5 minutes is 1/s; one per 5 minutes is this
+		{1e9, time.Microsecond},        // never below the script's resolution
+		{0, 0},                         // budget off
+		{math.Inf(1), 0},
+		{math.NaN(), 0},
 	}
 	for _, tt := range tests {
-		if got := gcraLimit(tt.perSecond, 7); got != tt.want {
-			t.Errorf("gcraLimit(%v) = %v, want %v", tt.perSecond, got, tt.want)
+		if got := New(Config{Rate: tt.rate}).interval; got != tt.want {
+			t.Errorf("New(Rate %v).interval = %v, want %v", tt.rate, got, tt.want)
 		}
 	}
 }

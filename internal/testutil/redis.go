@@ -49,12 +49,8 @@ func Redis(t testing.TB) (redis.UniversalClient, string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		// redis_rate (used by internal/ratelimit) puts its own "rate:" in
-		// front of every key it is given, so those keys are removed too.
-		for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
-			if err := deleteMatching(ctx, rdb, pattern); err != nil {
-				t.Logf("test Redis cleanup of %s: %v", pattern, err)
-			}
+		if err := deleteMatching(ctx, rdb, prefix+"*"); err != nil {
+			t.Logf("test Redis cleanup of %s*: %v", prefix, err)
 		}
 		_ = rdb.Close()
 	})
