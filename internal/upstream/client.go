@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -48,10 +50,18 @@ type Client struct {
 	// never for cache hits, so it costs nothing on the hot path.
 	Companions func(route string, body []byte) []Companion
 
-	flight singleflight.Group
-	recent recentResults
-	now    func() time.Time
+	flight  singleflight.Group
+	flights sync.Map // flight key → *flightState, while the flight runs
+	recent  recentResults
+	now     func() time.Time
 }
+
+// flightState is what callers sharing a flight may know of it while it runs.
+type flightState struct {
+	waitingForBudget atomic.Bool // in the governor's Wait
+}
+
+type flightStateKey struct{}
 
 // Companion is a URL whose response a fetched body already contains.
 type Companion struct {
@@ -116,7 +126,10 @@ func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte,
 				return body, nil
 			}
 		}
-		fctx := context.WithoutCancel(ctx)
+		st := &flightState{}
+		c.flights.Store(flightKey, st)
+		defer c.flights.Delete(flightKey)
+		fctx := context.WithValue(context.WithoutCancel(ctx), flightStateKey{}, st)
 		if deadline, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
 			fctx, cancel = context.WithDeadline(fctx, deadline)
@@ -131,6 +144,13 @@ func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte,
 	})
 	select {
 	case <-ctx.Done():
+		if v, ok := c.flights.Load(flightKey); ok && v.(*flightState).waitingForBudget.Load() &&
+			errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// This request joined a call still queued for the rate budget
+			// (its leader has a later deadline): out of time for budget.
+			return nil, &Error{Service: c.Service, Route: route, Kind: KindRateLimited, Code: "gateway_budget",
+				RetryAfter: time.Second, Err: ctx.Err()}
+		}
 		return nil, &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: ctx.Err()}
 	case res := <-ch:
 		if res.Err != nil {
@@ -211,7 +231,15 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 	renewed := false
 	for attempt := 1; ; attempt++ {
 		if c.Limiter != nil {
-			if err := c.Limiter.Wait(ctx, c.Service); err != nil {
+			st, _ := ctx.Value(flightStateKey{}).(*flightState)
+			if st != nil {
+				st.waitingForBudget.Store(true)
+			}
+			err := c.Limiter.Wait(ctx, c.Service)
+			if st != nil {
+				st.waitingForBudget.Store(false)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}
