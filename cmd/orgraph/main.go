@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 		return fmt.Errorf("invalid settings:\n%w", err)
 	}
 	log := newLogger(cfg, stderr)
+	server.RedisLogsTo(log)
 	gw, err := server.New(cfg, log)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -247,4 +248,21 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		c()
 	}
 	return err
+}
+
+var redisLogsOnce sync.Once
+
+// RedisLogsTo sends go-redis's own log lines (pool dial failures while Redis
+// is down, printed to stderr by default) to log at debug level, so the
+// process writes structured lines only; the cache and the governor already
+// log Redis going and coming back, once each. go-redis's logger is global,
+// so this takes effect once per process: main calls it.
+func RedisLogsTo(log *slog.Logger) {
+	redisLogsOnce.Do(func() { redis.SetLogger(redisLogger{log}) })
+}
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
 }
