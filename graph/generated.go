@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -38,6 +39,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	RequiresScope func(ctx context.Context, obj any, next graphql.Resolver, scope string) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -704,6 +706,14 @@ A date and time in RFC 3339 form, always in UTC (for example
 scalar DateTime
 
 """
+The caller's token must grant this scope (in its ` + "`" + `scope` + "`" + ` claim or its
+` + "`" + `permissions` + "`" + `) for the field to resolve; otherwise the field is null with a
+` + "`" + `FORBIDDEN` + "`" + ` error on its path, no upstream call is made, and the rest of the
+response comes back. The scopes mirror the upstreams' own.
+"""
+directive @requiresScope(scope: String!) on FIELD_DEFINITION
+
+"""
 The entry points of the graph. Each field answers what one or more REST calls
 to the Auth0 Management API or the UiPath Identity API would answer. Every
 field that needs an upstream call is nullable, so one failing call leaves an
@@ -715,13 +725,13 @@ type Query {
   Auth0 checkpoint paging, so it goes past the 1,000-record offset ceiling.
   ` + "`" + `first` + "`" + ` is 1 to 100.
   """
-  organizations(first: Int = 50, after: String): OrganizationPage
+  organizations(first: Int = 50, after: String): OrganizationPage @requiresScope(scope: "read:organizations")
 
   "One organization by its Auth0 id (` + "`" + `org_…` + "`" + `); null when there is none."
-  organization(id: ID!): Organization
+  organization(id: ID!): Organization @requiresScope(scope: "read:organizations")
 
   "One organization by its name (at most 50 characters); null when there is none."
-  organizationByName(name: String!): Organization
+  organizationByName(name: String!): Organization @requiresScope(scope: "read:organizations")
 
   """
   A user by Auth0 user id (for example ` + "`" + `auth0|6410784d38b3e02b77fdd660` + "`" + `). The
@@ -736,10 +746,10 @@ type Query {
   organization's URL name, required when the gateway's identity base URL is
   per organization.
   """
-  groups(partitionGlobalId: ID!, organizationName: String): [Group!]
+  groups(partitionGlobalId: ID!, organizationName: String): [Group!] @requiresScope(scope: "read:groups")
 
   "One group of a UiPath organization by its id (a GUID); null when there is none."
-  group(partitionGlobalId: ID!, id: ID!, organizationName: String): Group
+  group(partitionGlobalId: ID!, id: ID!, organizationName: String): Group @requiresScope(scope: "read:groups")
 }
 
 "An Auth0 organization, joined to its UiPath groups through its metadata."
@@ -755,14 +765,14 @@ type Organization {
   "The organization's metadata entries, sorted by key."
   metadata: [MetadataEntry!]!
   "The connections enabled for this organization; null with an error when they cannot be read."
-  connections: [Connection!]
+  connections: [Connection!] @requiresScope(scope: "read:organization_connections")
   """
   The groups of the UiPath organization this organization is linked to; empty
   when its metadata names no partition; null with an error when they cannot be read.
   """
-  groups: [Group!]
+  groups: [Group!] @requiresScope(scope: "read:groups")
   "The organization's members, a page at a time. ` + "`" + `first` + "`" + ` is 1 to 100."
-  members(first: Int = 50, after: String): UserPage
+  members(first: Int = 50, after: String): UserPage @requiresScope(scope: "read:organization_members")
 }
 
 "An organization's logo and colours."
@@ -813,13 +823,13 @@ type User {
   "The Auth0 user id (` + "`" + `provider|id` + "`" + `)."
   id: ID!
   "The user's email address."
-  email: String
+  email: String @requiresScope(scope: "read:users")
   "The user's name."
-  name: String
+  name: String @requiresScope(scope: "read:users")
   "URL of the user's picture."
-  picture: String
+  picture: String @requiresScope(scope: "read:users")
   "The organizations the user belongs to; null with an error when they cannot be read."
-  organizations: [Organization!]
+  organizations: [Organization!] @requiresScope(scope: "read:organizations")
 }
 
 "The kind of a UiPath group."
@@ -1240,6 +1250,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_requiresScope_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Organization_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -2342,7 +2366,25 @@ func (ec *executionContext) _Organization_connections(ctx context.Context, field
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Organization().Connections(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:organization_connections")
+				if err != nil {
+					var zeroVal []auth0.EnabledConnection
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []auth0.EnabledConnection
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []auth0.EnabledConnection) graphql.Marshaler {
 			return ec.marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnectionᚄ(ctx, selections, v)
 		},
@@ -2374,7 +2416,25 @@ func (ec *executionContext) _Organization_groups(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Organization().Groups(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:groups")
+				if err != nil {
+					var zeroVal []identity.Group
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []identity.Group
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []identity.Group) graphql.Marshaler {
 			return ec.marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx, selections, v)
 		},
@@ -2407,7 +2467,25 @@ func (ec *executionContext) _Organization_members(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Organization().Members(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:organization_members")
+				if err != nil {
+					var zeroVal *model.UserPage
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *model.UserPage
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UserPage) graphql.Marshaler {
 			return ec.marshalOUserPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserPage(ctx, selections, v)
 		},
@@ -2671,7 +2749,25 @@ func (ec *executionContext) _Query_organizations(ctx context.Context, field grap
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Organizations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:organizations")
+				if err != nil {
+					var zeroVal *model.OrganizationPage
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *model.OrganizationPage
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OrganizationPage) graphql.Marshaler {
 			return ec.marshalOOrganizationPage2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐOrganizationPage(ctx, selections, v)
 		},
@@ -2715,7 +2811,25 @@ func (ec *executionContext) _Query_organization(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Organization(ctx, fc.Args["id"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:organizations")
+				if err != nil {
+					var zeroVal *auth0.Organization
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *auth0.Organization
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *auth0.Organization) graphql.Marshaler {
 			return ec.marshalOOrganization2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganization(ctx, selections, v)
 		},
@@ -2759,7 +2873,25 @@ func (ec *executionContext) _Query_organizationByName(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().OrganizationByName(ctx, fc.Args["name"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:organizations")
+				if err != nil {
+					var zeroVal *auth0.Organization
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *auth0.Organization
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *auth0.Organization) graphql.Marshaler {
 			return ec.marshalOOrganization2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganization(ctx, selections, v)
 		},
@@ -2847,7 +2979,25 @@ func (ec *executionContext) _Query_groups(ctx context.Context, field graphql.Col
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Groups(ctx, fc.Args["partitionGlobalId"].(string), fc.Args["organizationName"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:groups")
+				if err != nil {
+					var zeroVal []identity.Group
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []identity.Group
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []identity.Group) graphql.Marshaler {
 			return ec.marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx, selections, v)
 		},
@@ -2891,7 +3041,25 @@ func (ec *executionContext) _Query_group(ctx context.Context, field graphql.Coll
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Group(ctx, fc.Args["partitionGlobalId"].(string), fc.Args["id"].(string), fc.Args["organizationName"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:groups")
+				if err != nil {
+					var zeroVal *identity.Group
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *identity.Group
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *identity.Group) graphql.Marshaler {
 			return ec.marshalOGroup2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx, selections, v)
 		},
@@ -3033,7 +3201,25 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Email(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:users")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -3056,7 +3242,25 @@ func (ec *executionContext) _User_name(ctx context.Context, field graphql.Collec
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Name(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:users")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -3079,7 +3283,25 @@ func (ec *executionContext) _User_picture(ctx context.Context, field graphql.Col
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Picture(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:users")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -3102,7 +3324,25 @@ func (ec *executionContext) _User_organizations(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.User().Organizations(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "read:organizations")
+				if err != nil {
+					var zeroVal []auth0.Organization
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []auth0.Organization
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []auth0.Organization) graphql.Marshaler {
 			return ec.marshalOOrganization2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganizationᚄ(ctx, selections, v)
 		},

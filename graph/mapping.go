@@ -7,6 +7,7 @@ import (
 
 	"github.com/orgraph/orgraph/graph/model"
 	"github.com/orgraph/orgraph/internal/apperr"
+	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/pager"
@@ -59,9 +60,16 @@ func pageInfo(hasNext bool, end string) model.PageInfo {
 // profileFields are the User fields that need GET /users/{id}.
 var profileFields = map[string]bool{"email": true, "name": true, "picture": true}
 
+// profileScope is the scope the profile fields need (see the schema).
+const profileScope = "read:users"
+
 // selectsProfile reports whether the current field's selection asks for a
-// profile field, so user(id) reads the profile only when it is wanted.
+// profile field the caller may read, so user(id) reads the profile only when
+// it is wanted and allowed (a forbidden profile field must cost no call).
 func selectsProfile(ctx context.Context) bool {
+	if auth.RequireScope(ctx, profileScope) != nil {
+		return false
+	}
 	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
 		if profileFields[f.Name] {
 			return true

@@ -45,6 +45,9 @@ type Config struct {
 	AuthAudience string
 	AuthJWKSURL  string
 	AuthDisabled bool
+	// CORSOrigins are the browser origins allowed to call the gateway
+	// (CORS_ALLOWED_ORIGINS, comma-separated); none by default.
+	CORSOrigins []string
 
 	// Introspection enables schema introspection (the IDE's docs need it);
 	// on in demo mode, off otherwise unless INTROSPECTION=true.
@@ -159,15 +162,31 @@ func Load(lookup Lookup) (Config, error) {
 	c.AuthIssuer = r.str("AUTH_ISSUER", "")
 	c.AuthAudience = r.str("AUTH_AUDIENCE", "")
 	c.AuthJWKSURL = r.str("AUTH_JWKS_URL", "")
-	c.AuthDisabled = r.boolean("AUTH_DISABLED", c.Demo)
+	c.AuthDisabled = r.boolean("AUTH_DISABLED", false)
 	callerAuth := c.AuthIssuer != "" || c.AuthAudience != "" || c.AuthJWKSURL != ""
-	if callerAuth {
-		// Accepting these and not enforcing them would be a silent data
-		// leak, so a build without caller auth refuses them outright.
-		r.fail("AUTH_ISSUER", "caller JWT validation is not available in this build; unset AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL and set AUTH_DISABLED=true")
-	} else if !c.Demo && !c.AuthDisabled {
-		r.fail("AUTH_DISABLED", "must be set to true outside demo mode: this build has no caller authentication, so serving without it must be an explicit choice")
+	switch {
+	case callerAuth && c.AuthDisabled:
+		r.fail("AUTH_DISABLED", "must not be true while AUTH_ISSUER, AUTH_AUDIENCE or AUTH_JWKS_URL is set: say which one you mean")
+	case callerAuth:
+		if c.AuthIssuer == "" || !absoluteURL(c.AuthIssuer) {
+			r.fail("AUTH_ISSUER", "must be the token issuer's URL, exactly as in the tokens' iss claim")
+		}
+		if c.AuthAudience == "" {
+			// Without an audience any token of the issuer (for another API)
+			// would be accepted.
+			r.fail("AUTH_AUDIENCE", "must be set with AUTH_ISSUER: the API identifier tokens for this gateway carry")
+		}
+		if c.AuthJWKSURL == "" && absoluteURL(c.AuthIssuer) {
+			c.AuthJWKSURL = strings.TrimRight(c.AuthIssuer, "/") + "/.well-known/jwks.json"
+		} else if c.AuthJWKSURL != "" {
+			c.AuthJWKSURL = r.url("AUTH_JWKS_URL", false)
+		}
+	case !c.Demo && !c.AuthDisabled:
+		r.fail("AUTH_DISABLED", "outside demo mode set AUTH_ISSUER and AUTH_AUDIENCE (caller JWTs), or AUTH_DISABLED=true to serve without caller authentication on purpose")
+	case c.Demo:
+		c.AuthDisabled = true // the demo serves without caller auth, and says so
 	}
+	c.CORSOrigins = r.origins("CORS_ALLOWED_ORIGINS")
 	c.Introspection = r.boolean("INTROSPECTION", c.Demo)
 
 	c.LogLevel = r.level("LOG_LEVEL")
@@ -176,6 +195,34 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("LOG_FORMAT", "must be json or text")
 	}
 	return c, errors.Join(r.errs...)
+}
+
+// absoluteURL reports whether s is an http(s) URL with a host.
+func absoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// origins reads a comma-separated list of browser origins
+// (scheme://host[:port], no path). "*" is refused: the gateway serves data
+// that only some sites should read.
+func (r *reader) origins(name string) []string {
+	v := r.str(name, "")
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSpace(o)
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			r.fail(name, "must list origins like https://app.example.com, separated by commas (no *, paths or queries)")
+			return nil
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out
 }
 
 // reader collects problems while reading.

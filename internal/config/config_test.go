@@ -94,7 +94,13 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"concurrency too high", with("UPSTREAM_CONCURRENCY", "100000"), "UPSTREAM_CONCURRENCY"},
 		{"auth disabled not a bool", with("AUTH_DISABLED", secret), "AUTH_DISABLED"},
 		{"production without caller auth", with("AUTH_DISABLED", "<unset>"), "AUTH_DISABLED"},
-		{"caller JWT settings not available", with("AUTH_ISSUER", "https://issuer/"), "AUTH_ISSUER"},
+		{"caller auth and AUTH_DISABLED both", with("AUTH_ISSUER", "https://issuer/", "AUTH_AUDIENCE", "https://api/"), "AUTH_DISABLED"},
+		{"issuer without audience", with("AUTH_DISABLED", "<unset>", "AUTH_ISSUER", "https://issuer/"), "AUTH_AUDIENCE"},
+		{"issuer not a URL", with("AUTH_DISABLED", "<unset>", "AUTH_ISSUER", secret, "AUTH_AUDIENCE", "api"), "AUTH_ISSUER"},
+		{"audience without issuer", with("AUTH_DISABLED", "<unset>", "AUTH_AUDIENCE", "api"), "AUTH_ISSUER"},
+		{"JWKS URL with a query", with("AUTH_DISABLED", "<unset>", "AUTH_ISSUER", "https://issuer/", "AUTH_AUDIENCE", "api", "AUTH_JWKS_URL", "https://issuer/jwks?"+secret), "AUTH_JWKS_URL"},
+		{"CORS wildcard", with("CORS_ALLOWED_ORIGINS", "*"), "CORS_ALLOWED_ORIGINS"},
+		{"CORS origin with a path", with("CORS_ALLOWED_ORIGINS", "https://app.example/"+secret), "CORS_ALLOWED_ORIGINS"},
 		{"bad log level", with("LOG_LEVEL", secret), "LOG_LEVEL"},
 		{"bad log format", with("LOG_FORMAT", "xml"), "LOG_FORMAT"},
 		{"bad address", with("GATEWAY_ADDR", secret), "GATEWAY_ADDR"},
@@ -113,6 +119,47 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 				t.Fatalf("error echoes the value: %v", err)
 			}
 		})
+	}
+}
+
+func TestCallerAuthSettings(t *testing.T) {
+	base := map[string]string{"AUTH0_BASE_URL": "https://t.auth0.com", "AUTH0_TOKEN": "x"}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		disabled bool
+		jwks     string
+		origins  []string
+	}{
+		{"JWKS from the issuer", map[string]string{"AUTH_ISSUER": "https://t.auth0.com/", "AUTH_AUDIENCE": "https://orgraph/"},
+			false, "https://t.auth0.com/.well-known/jwks.json", nil},
+		{"explicit JWKS", map[string]string{"AUTH_ISSUER": "https://t.auth0.com/", "AUTH_AUDIENCE": "a", "AUTH_JWKS_URL": "https://keys.example/jwks.json"},
+			false, "https://keys.example/jwks.json", nil},
+		{"disabled on purpose", map[string]string{"AUTH_DISABLED": "true"}, true, "", nil},
+		{"CORS origins", map[string]string{"AUTH_DISABLED": "true", "CORS_ALLOWED_ORIGINS": "https://app.example.com, http://localhost:3000"},
+			true, "", []string{"https://app.example.com", "http://localhost:3000"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			c, err := Load(lookup(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AuthDisabled != tt.disabled || c.AuthJWKSURL != tt.jwks || strings.Join(c.CORSOrigins, " ") != strings.Join(tt.origins, " ") {
+				t.Fatalf("disabled %v, JWKS %q, origins %v", c.AuthDisabled, c.AuthJWKSURL, c.CORSOrigins)
+			}
+		})
+	}
+	// The demo serves without caller auth unless told otherwise.
+	if c, err := Load(lookup(map[string]string{})); err != nil || !c.AuthDisabled {
+		t.Fatalf("demo: %v, AuthDisabled %v", err, c.AuthDisabled)
 	}
 }
 

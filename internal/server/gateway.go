@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/cache"
 	"github.com/orgraph/orgraph/internal/config"
@@ -109,6 +110,18 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Logger: log,
 	})
 	up, ready := upstreams(cfg, responses, governor, log)
+	var verifier *auth.Verifier
+	if !cfg.AuthDisabled {
+		ctx, stop := context.WithCancel(context.Background())
+		g.closers = append(g.closers, stop) // ends the JWKS refreshes
+		if verifier, err = auth.New(ctx, auth.Config{
+			Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience, JWKSURL: cfg.AuthJWKSURL, Logger: log,
+		}); err != nil {
+			_ = g.Shutdown(context.Background())
+			return nil, err
+		}
+		log.Info("caller auth: bearer JWTs required", slog.String("issuer", cfg.AuthIssuer), slog.String("audience", cfg.AuthAudience))
+	}
 	g.Config = cfg
 	g.Handler = NewHandler(HandlerOptions{
 		Upstreams:               up,
@@ -119,6 +132,8 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Ready:                   ready,
 		ExampleQuery:            ExampleQuery,
 		RequestTimeout:          cfg.RequestTimeout,
+		Verifier:                verifier,
+		CORSOrigins:             cfg.CORSOrigins,
 	})
 	return g, nil
 }

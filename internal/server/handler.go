@@ -16,10 +16,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	rscors "github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/orgraph/orgraph/graph"
 	"github.com/orgraph/orgraph/internal/apperr"
+	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/ide"
 	"github.com/orgraph/orgraph/internal/loaders"
 )
@@ -45,6 +47,12 @@ type HandlerOptions struct {
 	ExampleQuery string
 	// RequestTimeout bounds one GraphQL request.
 	RequestTimeout time.Duration
+	// Verifier authenticates callers; nil serves every caller with every
+	// scope (AUTH_DISABLED=true, or the demo).
+	Verifier *auth.Verifier
+	// CORSOrigins are the browser origins allowed to call /graphql; none
+	// means no CORS headers at all.
+	CORSOrigins []string
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -56,10 +64,13 @@ type Readiness struct {
 
 // NewHandler returns the gateway's HTTP handler.
 func NewHandler(o HandlerOptions) http.Handler {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{
-		PartitionMetadataKey:    o.PartitionMetadataKey,
-		OrganizationMetadataKey: o.OrganizationMetadataKey,
-	}})
+	schema := graph.NewExecutableSchema(graph.Config{
+		Resolvers: &graph.Resolver{
+			PartitionMetadataKey:    o.PartitionMetadataKey,
+			OrganizationMetadataKey: o.OrganizationMetadataKey,
+		},
+		Directives: graph.DirectiveRoot{RequiresScope: graph.RequiresScope},
+	})
 	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
@@ -72,7 +83,8 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql.SetRecoverFunc(apperr.Recover(o.Logger))
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(MaxBodyBytes, deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))
+	mux.Handle("/graphql", cors(o.CORSOrigins, limitBody(MaxBodyBytes,
+		auth.Middleware(o.Verifier, deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok", "")
 	})
@@ -133,4 +145,19 @@ func limitBody(max int64, next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cors answers browsers' preflight requests and adds CORS headers for the
+// allowed origins only (github.com/rs/cors). Without origins it adds
+// nothing, so browsers on other origins cannot read the answers.
+func cors(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return next
+	}
+	return rscors.New(rscors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept"},
+		MaxAge:         600,
+	}).Handler(next)
 }

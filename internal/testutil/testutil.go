@@ -153,10 +153,35 @@ func (g *Gateway) Query(t testing.TB, query string, vars map[string]any) Respons
 	return g.Post(t, "application/json", body)
 }
 
+// QueryAs is Query with "Authorization: Bearer token" (none when token is "").
+func (g *Gateway) QueryAs(t testing.TB, token, query string, vars map[string]any) Response {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return g.PostWith(t, h, body)
+}
+
 // Post sends a raw body to /graphql.
 func (g *Gateway) Post(t testing.TB, contentType string, body []byte) Response {
 	t.Helper()
-	resp, err := http.Post(g.URL+"/graphql", contentType, bytes.NewReader(body))
+	return g.PostWith(t, http.Header{"Content-Type": {contentType}}, body)
+}
+
+// PostWith sends a raw body to /graphql with the given headers.
+func (g *Gateway) PostWith(t testing.TB, header http.Header, body []byte) Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST /graphql: %v", err)
 	}
