@@ -60,6 +60,22 @@ func BadInput(format string, args ...any) *Error {
 	return &Error{Code: BadUserInput, Message: fmt.Sprintf(format, args...)}
 }
 
+// Names of the limits on what one operation may ask for (internal/limits),
+// as extensions.limit.name shows them.
+const (
+	LimitDepth         = "depth"
+	LimitAliases       = "aliases"
+	LimitComplexity    = "complexity"
+	LimitUpstreamCalls = "upstreamCalls"
+)
+
+// Limit is extensions.limit of a refusal by one of those limits, next to
+// extensions.code BAD_USER_INPUT: which limit, its maximum, and what the
+// operation asked for (for upstreamCalls: at least that many).
+func Limit(name string, max, actual int) map[string]any {
+	return map[string]any{"name": name, "max": max, "actual": actual}
+}
+
 // Presenter returns the error presenter. Errors it cannot classify are logged
 // once with their detail and shown as a generic message.
 func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
@@ -107,6 +123,12 @@ func classify(err error) (Code, string, map[string]any) {
 			return ae.Code, ae.Message, map[string]any{"retryAfter": seconds(ae.RetryAfter)}
 		}
 		return ae.Code, ae.Message, nil
+	}
+	var be *upstream.CallBudgetError
+	if errors.As(err, &be) {
+		msg := fmt.Sprintf("the operation needs more than %d upstream calls, its limit, so this field was not fetched; "+
+			"ask for smaller pages (first) or fewer nested lists", be.Max)
+		return BadUserInput, msg, map[string]any{"limit": Limit(LimitUpstreamCalls, be.Max, be.Max+1)}
 	}
 	var ue *upstream.Error
 	if errors.As(err, &ue) {

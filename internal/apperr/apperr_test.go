@@ -77,3 +77,28 @@ func TestPanicBecomesInternalErrorAndIsLoggedNotShown(t *testing.T) {
 		t.Fatalf("panic and stack not logged: %s", buf.String())
 	}
 }
+
+// TestCallBudgetIsBadUserInputNamingTheLimit: an operation that ran out of
+// upstream calls asked for too much; it is not an upstream failure, so it
+// is neither logged nor shown as one.
+func TestCallBudgetIsBadUserInputNamingTheLimit(t *testing.T) {
+	ctx := upstream.WithCallBudget(context.Background(), 1)
+	if err := upstream.SpendCall(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := upstream.SpendCall(ctx)
+	code, msg, ext, logs := present(t, fmt.Errorf("loading connections: %w", err))
+	if code != "BAD_USER_INPUT" {
+		t.Fatalf("code %s, want BAD_USER_INPUT", code)
+	}
+	want := map[string]any{"name": "upstreamCalls", "max": 1, "actual": 2}
+	if fmt.Sprint(ext["limit"]) != fmt.Sprint(want) {
+		t.Fatalf("extensions.limit %v, want %v", ext["limit"], want)
+	}
+	if !strings.Contains(msg, "more than 1 upstream calls") {
+		t.Fatalf("message does not name the limit: %q", msg)
+	}
+	if logs != "" {
+		t.Fatalf("a caller's oversized query was logged as a failure: %s", logs)
+	}
+}

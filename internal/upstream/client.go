@@ -110,7 +110,21 @@ func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) err
 // Identical calls share one upstream request, which runs detached from any
 // single caller's cancellation but within the leader's deadline, while each
 // caller still stops waiting when its own context ends.
+//
+// The leader's call budget (budget.go) pays for the shared request. When the
+// leader's budget was spent, the flight fails for the leader only: a joiner
+// tries again, in a new flight it leads or joins, under its own budget.
 func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte, error) {
+	for {
+		body, err := c.sharedOnce(ctx, route, rawURL, key)
+		if err != nil && spentByOther(ctx, err) && ctx.Err() == nil {
+			continue
+		}
+		return body, err
+	}
+}
+
+func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]byte, error) {
 	flightKey := c.Service + "\x00" + c.scope() + "\x00" + rawURL
 	began, hasStart := requestStart(ctx)
 	if hasStart {
@@ -189,6 +203,7 @@ func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
 		defer cancel()
 		bg = context.WithValue(bg, batchKey{}, nil) // write through, not into the request's batch
 		bg = WithoutWaiting(bg)
+		bg = withoutCallBudget(bg) // a stale answer already went out: not the operation's call
 		if !c.Cache.Lease(bg, key) {
 			return
 		}
@@ -224,12 +239,21 @@ func (c *Client) scope() string {
 	return c.Tokens.Scope()
 }
 
-// get performs the request: each attempt asks the governor first; 429s,
-// 5xx and timeouts are retried with jittered backoff while the deadline
-// allows; a refused token is renewed once (a static token is not retried).
+// get performs the request: each attempt spends one call of the operation's
+// budget, then asks the governor; 429s, 5xx and timeouts are retried with
+// jittered backoff while the deadline and the budget allow (a retry the
+// budget has no room for leaves the last failure standing); a refused token
+// is renewed once (a static token is not retried).
 func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) {
 	renewed := false
+	var failed error // the previous attempt's error
 	for attempt := 1; ; attempt++ {
+		if err := SpendCall(ctx); err != nil {
+			if failed != nil {
+				return nil, failed
+			}
+			return nil, err
+		}
 		if c.Limiter != nil {
 			st, _ := ctx.Value(flightStateKey{}).(*flightState)
 			if st != nil {
@@ -240,11 +264,13 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 				st.waitingForBudget.Store(false)
 			}
 			if err != nil {
+				refundCall(ctx)
 				return nil, err
 			}
 		}
 		token, err := c.token(ctx)
 		if err != nil {
+			refundCall(ctx)
 			return nil, err
 		}
 		body, err := c.getOnce(ctx, route, rawURL, token)
@@ -260,6 +286,7 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 			c.Tokens.Invalidate(token)
 			if fresh, terr := c.token(ctx); terr == nil && fresh != token {
 				attempt--
+				failed = err
 				continue
 			}
 			return nil, err
@@ -278,6 +305,7 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 			return nil, err
 		case <-t.C:
 		}
+		failed = err
 	}
 }
 

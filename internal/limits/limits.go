@@ -1,0 +1,188 @@
+// Package limits refuses operations that ask for too much, before they run:
+// too deep, too many aliases, or too many upstream calls by the cost model in
+// cost.go. It also puts a per-operation budget of upstream calls on the
+// context the operation runs under, which internal/upstream enforces on
+// every request it is about to send, for what the model could not foresee.
+//
+// Every refusal is BAD_USER_INPUT (design §7's code for a request that fails
+// validation before any upstream call) with extensions.limit naming the
+// limit: {name, max, actual}, name one of depth, aliases, complexity,
+// upstreamCalls. Refusals before execution answer HTTP 422, like gqlgen's own
+// validation failures, and make no upstream call. A spent call budget is an
+// error on the path of each field it stopped, and the rest of the response
+// still comes back.
+//
+// Wiring, in the gqlgen handler: gql.Use(limits.New(cfg)).
+package limits
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/orgraph/orgraph/internal/apperr"
+	"github.com/orgraph/orgraph/internal/upstream"
+)
+
+// Config holds the limits of one operation. A zero field takes its value
+// from Defaults; a negative one turns that limit off.
+type Config struct {
+	// MaxDepth bounds the fields on the longest path (MAX_QUERY_DEPTH).
+	MaxDepth int
+	// MaxAliases bounds the aliased fields of the response, fragments
+	// expanded (MAX_QUERY_ALIASES).
+	MaxAliases int
+	// MaxComplexity bounds the upstream calls the cost model predicts for
+	// the operation (MAX_QUERY_COMPLEXITY).
+	MaxComplexity int
+	// MaxUpstreamCalls bounds the requests the operation actually sends
+	// upstream; cache hits and shared calls are free (MAX_UPSTREAM_CALLS).
+	MaxUpstreamCalls int
+}
+
+// Defaults are the limits when none are set:
+//
+//   - depth 15: GraphiQL's introspection query (the IDE's docs) is 15 deep,
+//     the deepest README example 5, the deepest sensible data query about 9
+//     (organizations → edges → node → members → edges → node →
+//     organizations → connections → id). Every cycle in the schema costs
+//     upstream calls, so complexity bounds data depth well before this.
+//   - aliases 30: the README's examples use none, the load driver's two;
+//     30 leaves room for a page of lookups side by side (a1: organization
+//     …), which complexity bounds anyway, and stops floods of aliased free
+//     fields such as __schema.
+//   - complexity 250 and upstream calls 250: one number for what one
+//     operation may cost upstream, predicted and then enforced. The README's
+//     examples cost 42, 2, 5 and 2; a page of 100 organizations with their
+//     connections and groups costs 201. At the default UPSTREAM_RATE_LIMIT
+//     of 10 requests/s per upstream, and REQUEST_TIMEOUT 10 s, an uncached
+//     operation cannot send much more than 200 calls before its deadline.
+func Defaults() Config {
+	return Config{MaxDepth: 15, MaxAliases: 30, MaxComplexity: 250, MaxUpstreamCalls: 250}
+}
+
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if c.MaxDepth == 0 {
+		c.MaxDepth = d.MaxDepth
+	}
+	if c.MaxAliases == 0 {
+		c.MaxAliases = d.MaxAliases
+	}
+	if c.MaxComplexity == 0 {
+		c.MaxComplexity = d.MaxComplexity
+	}
+	if c.MaxUpstreamCalls == 0 {
+		c.MaxUpstreamCalls = d.MaxUpstreamCalls
+	}
+	return c
+}
+
+func init() {
+	// Limit refusals happen before execution, where gqlgen picks the HTTP
+	// status from the error's code: make BAD_USER_INPUT there a 422 (400
+	// for application/graphql-response+json), like a validation failure.
+	// Resolvers' BAD_USER_INPUT errors come during execution and stay 200.
+	errcode.RegisterErrorType(string(apperr.BadUserInput), errcode.KindProtocol)
+}
+
+// Extension is the gqlgen handler extension that applies a Config.
+type Extension struct {
+	cfg Config
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+	graphql.OperationInterceptor
+} = (*Extension)(nil)
+
+// New returns the extension for cfg (zero fields take Defaults).
+func New(cfg Config) *Extension {
+	return &Extension{cfg: cfg.withDefaults()}
+}
+
+// Config returns the limits in force, defaults applied.
+func (e *Extension) Config() Config { return e.cfg }
+
+const extensionName = "OperationLimits"
+
+// ExtensionName implements graphql.HandlerExtension.
+func (e *Extension) ExtensionName() string { return extensionName }
+
+// Validate implements graphql.HandlerExtension: every field the cost table
+// names must exist in the schema served, so a renamed field cannot silently
+// become free. gqlgen panics on this error when the extension is added.
+func (e *Extension) Validate(es graphql.ExecutableSchema) error {
+	return checkCosts(es.Schema())
+}
+
+// MutateOperationContext implements graphql.OperationContextMutator: it runs
+// after validation and before execution, and refuses the operation when it
+// is over a limit. What it measured is in the operation's stats (GetStats).
+func (e *Extension) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	op := opCtx.Operation
+	if op == nil {
+		op = opCtx.Doc.Operations.ForName(opCtx.OperationName)
+	}
+	if op == nil {
+		return nil // gqlgen refuses it itself
+	}
+	s := Measure(opCtx.Doc, op, opCtx.Variables)
+	opCtx.Stats.SetExtension(extensionName, &s)
+	return e.check(s)
+}
+
+// check returns the refusal for the first limit s is over, nil when none.
+func (e *Extension) check(s Stats) *gqlerror.Error {
+	c := e.cfg
+	switch {
+	case c.MaxDepth > 0 && s.Depth > c.MaxDepth:
+		return refusal(apperr.LimitDepth, c.MaxDepth, s.Depth,
+			"the operation nests fields %d levels deep, more than the limit of %d", s.Depth, c.MaxDepth)
+	case c.MaxAliases > 0 && s.Aliases > c.MaxAliases:
+		return refusal(apperr.LimitAliases, c.MaxAliases, s.Aliases,
+			"the operation uses %d aliases, more than the limit of %d", s.Aliases, c.MaxAliases)
+	case c.MaxComplexity > 0 && s.TooLarge:
+		return refusal(apperr.LimitComplexity, c.MaxComplexity, s.Complexity,
+			"the operation expands to more than %d selections, too large to measure against the complexity limit of %d", maxWork, c.MaxComplexity)
+	case c.MaxComplexity > 0 && s.Complexity > c.MaxComplexity:
+		return refusal(apperr.LimitComplexity, c.MaxComplexity, s.Complexity,
+			"the operation could need %d upstream calls, more than the complexity limit of %d; "+
+				"ask for smaller pages (first) or fewer nested lists", s.Complexity, c.MaxComplexity)
+	}
+	return nil
+}
+
+func refusal(name string, max, actual int, format string, args ...any) *gqlerror.Error {
+	return &gqlerror.Error{
+		Message: fmt.Sprintf(format, args...),
+		Extensions: map[string]any{
+			"code":  string(apperr.BadUserInput),
+			"limit": apperr.Limit(name, max, actual),
+		},
+	}
+}
+
+// InterceptOperation implements graphql.OperationInterceptor: the operation
+// runs under its own budget of upstream calls. Resolvers and the loader
+// batches they start inherit it through the context.
+func (e *Extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if e.cfg.MaxUpstreamCalls > 0 {
+		ctx = upstream.WithCallBudget(ctx, e.cfg.MaxUpstreamCalls)
+	}
+	return next(ctx)
+}
+
+// GetStats returns what the operation behind ctx measured, nil when the
+// extension did not run (for access logs: depth, aliases, complexity).
+func GetStats(ctx context.Context) *Stats {
+	if !graphql.HasOperationContext(ctx) {
+		return nil
+	}
+	s, _ := graphql.GetOperationContext(ctx).Stats.GetExtension(extensionName).(*Stats)
+	return s
+}
