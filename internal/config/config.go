@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orgraph/orgraph/internal/limits"
 )
 
 // Lookup returns an environment variable and whether it is set.
@@ -48,6 +50,11 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to call the gateway
 	// (CORS_ALLOWED_ORIGINS, comma-separated); none by default.
 	CORSOrigins []string
+
+	// Limits bound each operation: depth, aliases, predicted upstream calls
+	// and upstream calls actually sent (MAX_QUERY_DEPTH, MAX_QUERY_ALIASES,
+	// MAX_QUERY_COMPLEXITY, MAX_UPSTREAM_CALLS).
+	Limits limits.Config
 
 	// Introspection enables schema introspection (the IDE's docs need it);
 	// on in demo mode, off otherwise unless INTROSPECTION=true.
@@ -187,6 +194,14 @@ func Load(lookup Lookup) (Config, error) {
 		c.AuthDisabled = true // the demo serves without caller auth, and says so
 	}
 	c.CORSOrigins = r.origins("CORS_ALLOWED_ORIGINS")
+
+	d := limits.Defaults()
+	c.Limits = limits.Config{
+		MaxDepth:         r.intRange("MAX_QUERY_DEPTH", d.MaxDepth, 1, 1000),
+		MaxAliases:       r.intRange("MAX_QUERY_ALIASES", d.MaxAliases, 1, 10000),
+		MaxComplexity:    r.intRange("MAX_QUERY_COMPLEXITY", d.MaxComplexity, 1, 1_000_000),
+		MaxUpstreamCalls: r.intRange("MAX_UPSTREAM_CALLS", d.MaxUpstreamCalls, 1, 1_000_000),
+	}
 	c.Introspection = r.boolean("INTROSPECTION", c.Demo)
 
 	c.LogLevel = r.level("LOG_LEVEL")

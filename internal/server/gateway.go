@@ -134,6 +134,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		RequestTimeout:          cfg.RequestTimeout,
 		Verifier:                verifier,
 		CORSOrigins:             cfg.CORSOrigins,
+		Limits:                  cfg.Limits,
 	})
 	return g, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/orgraph/orgraph/internal/apperr"
 	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/ide"
+	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/loaders"
 )
 
@@ -53,6 +54,8 @@ type HandlerOptions struct {
 	// CORSOrigins are the browser origins allowed to call /graphql; none
 	// means no CORS headers at all.
 	CORSOrigins []string
+	// Limits bound each operation; zero fields take limits.Defaults.
+	Limits limits.Config
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -79,6 +82,10 @@ func NewHandler(o HandlerOptions) http.Handler {
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	}
+	// Depth, aliases and predicted cost are checked after validation and
+	// before execution; the operation's upstream-call budget rides on its
+	// context from here down to the upstream client.
+	gql.Use(limits.New(o.Limits))
 	gql.SetErrorPresenter(apperr.Presenter(o.Logger))
 	gql.SetRecoverFunc(apperr.Recover(o.Logger))
 
