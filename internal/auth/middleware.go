@@ -32,6 +32,22 @@ func Middleware(v *Verifier, next http.Handler) http.Handler {
 	})
 }
 
+// Passthrough is the middleware of a gateway that forwards callers' tokens
+// upstream without verifying them itself (UPSTREAM_AUTH_MODE=forward with
+// AUTH_DISABLED=true): every request must carry a bearer token, which the
+// upstream will check; the caller holds every scope the upstream grants.
+func Passthrough(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
+			refuse(w, `Bearer realm="orgraph"`, "a bearer token is required: the gateway forwards it upstream")
+			return
+		}
+		caller := &Caller{Subject: "forwarded", all: true, token: raw}
+		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), caller)))
+	})
+}
+
 // bearer extracts the token of an "Authorization: Bearer <token>" header.
 func bearer(header string) (string, bool) {
 	scheme, token, ok := strings.Cut(header, " ")

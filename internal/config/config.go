@@ -47,6 +47,10 @@ type Config struct {
 	AuthAudience string
 	AuthJWKSURL  string
 	AuthDisabled bool
+	// UpstreamAuthMode is AuthModeGateway (the gateway's own Auth0
+	// credentials, one shared cache) or AuthModeForward (each caller's bearer
+	// token goes to Auth0; cache entries and shared calls are per token).
+	UpstreamAuthMode string
 	// CORSOrigins are the browser origins allowed to call the gateway
 	// (CORS_ALLOWED_ORIGINS, comma-separated); none by default.
 	CORSOrigins []string
@@ -102,6 +106,12 @@ const (
 	maxConcurrency         = 256
 )
 
+// The values of UPSTREAM_AUTH_MODE.
+const (
+	AuthModeGateway = "gateway"
+	AuthModeForward = "forward"
+)
+
 // Load reads and checks every setting.
 func Load(lookup Lookup) (Config, error) {
 	r := reader{lookup: lookup}
@@ -114,6 +124,15 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("GATEWAY_ADDR", "must be host:port (for example :8080)")
 	}
 
+	switch c.UpstreamAuthMode = r.str("UPSTREAM_AUTH_MODE", AuthModeGateway); c.UpstreamAuthMode {
+	case AuthModeGateway:
+	case AuthModeForward:
+		if c.Demo {
+			r.fail("UPSTREAM_AUTH_MODE", "forward needs AUTH0_BASE_URL: the demo's simulated Auth0 knows no caller tokens")
+		}
+	default:
+		r.fail("UPSTREAM_AUTH_MODE", "must be gateway or forward")
+	}
 	c.Auth0.Token = r.str("AUTH0_TOKEN", "")
 	c.Auth0.ClientID = r.str("AUTH0_CLIENT_ID", "")
 	c.Auth0.ClientSecret = r.str("AUTH0_CLIENT_SECRET", "")
@@ -132,7 +151,13 @@ func Load(lookup Lookup) (Config, error) {
 			}
 		}
 	} else {
-		r.credentials("AUTH0", c.Auth0.Token, c.Auth0.ClientID, c.Auth0.ClientSecret, true)
+		if c.UpstreamAuthMode == AuthModeForward {
+			if c.Auth0.Token != "" || c.Auth0.ClientID != "" || c.Auth0.ClientSecret != "" {
+				r.fail("AUTH0_TOKEN", "must not be set with UPSTREAM_AUTH_MODE=forward: Auth0 is called with each caller's own token")
+			}
+		} else {
+			r.credentials("AUTH0", c.Auth0.Token, c.Auth0.ClientID, c.Auth0.ClientSecret, true)
+		}
 		if c.Auth0.Audience == "" && c.Auth0.BaseURL != "" {
 			c.Auth0.Audience = strings.TrimRight(c.Auth0.BaseURL, "/") + "/api/v2/"
 		}

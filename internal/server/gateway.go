@@ -135,6 +135,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Verifier:                verifier,
 		CORSOrigins:             cfg.CORSOrigins,
 		Limits:                  cfg.Limits,
+		ForwardTokens:           cfg.UpstreamAuthMode == config.AuthModeForward,
 	})
 	return g, nil
 }
@@ -176,6 +177,10 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		strings.TrimRight(cfg.Auth0.BaseURL, "/")+"/oauth/token", nil, map[string]string{"audience": cfg.Auth0.Audience}, httpClient)
 	if auth0Tokens != nil {
 		sources = append(sources, auth0Tokens)
+	}
+	if cfg.UpstreamAuthMode == config.AuthModeForward {
+		// Each caller's own token; readiness has none to check.
+		auth0Tokens = upstream.ForwardedToken{}
 	}
 	client := func(service string, tokens upstream.TokenSource) *upstream.Client {
 		c := upstream.NewClient(service, httpClient, tokens, cfg.UpstreamTimeout)

@@ -25,6 +25,7 @@ import (
 	"github.com/orgraph/orgraph/internal/ide"
 	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/loaders"
+	"github.com/orgraph/orgraph/internal/upstream"
 )
 
 // MaxBodyBytes bounds a GraphQL request body. The largest document the
@@ -56,6 +57,9 @@ type HandlerOptions struct {
 	CORSOrigins []string
 	// Limits bound each operation; zero fields take limits.Defaults.
 	Limits limits.Config
+	// ForwardTokens sends each caller's bearer token to Auth0
+	// (UPSTREAM_AUTH_MODE=forward).
+	ForwardTokens bool
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -91,7 +95,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", cors(o.CORSOrigins, limitBody(MaxBodyBytes,
-		auth.Middleware(o.Verifier, deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))))
+		callerAuth(o, deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok", "")
 	})
@@ -167,4 +171,21 @@ func cors(origins []string, next http.Handler) http.Handler {
 		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept"},
 		MaxAge:         600,
 	}).Handler(next)
+}
+
+// callerAuth authenticates callers (a nil Verifier serves everyone with
+// every scope) and, in forward mode, hands each caller's token to the
+// upstream client; without a Verifier a token is then still required.
+func callerAuth(o HandlerOptions, next http.Handler) http.Handler {
+	if !o.ForwardTokens {
+		return auth.Middleware(o.Verifier, next)
+	}
+	forward := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := upstream.WithForwardedToken(r.Context(), auth.CallerFrom(r.Context()).Token())
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+	if o.Verifier == nil {
+		return auth.Passthrough(forward)
+	}
+	return auth.Middleware(o.Verifier, forward)
 }

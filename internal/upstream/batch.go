@@ -48,7 +48,7 @@ func (c *Client) Prefetch(ctx context.Context, rawURLs []string) {
 	}
 	keys := make([]string, len(rawURLs))
 	for i, u := range rawURLs {
-		keys[i] = c.cacheKey(u)
+		keys[i] = c.cacheKey(ctx, u)
 	}
 	c.Cache.GetMany(ctx, keys)
 	b.mu.Lock()

@@ -79,8 +79,8 @@ func NewClient(service string, httpClient *http.Client, tokens TokenSource, time
 		Logger: slog.New(slog.DiscardHandler)}
 }
 
-func (c *Client) cacheKey(rawURL string) string {
-	return c.Cache.Key(c.Service, c.scope(), rawURL)
+func (c *Client) cacheKey(ctx context.Context, rawURL string) string {
+	return c.Cache.Key(c.Service, c.scope(ctx), rawURL)
 }
 
 // GetJSON fetches rawURL and decodes the JSON body into out. route is the
@@ -89,7 +89,7 @@ func (c *Client) cacheKey(rawURL string) string {
 func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) error {
 	var key string
 	if c.Cache.Enabled() {
-		key = c.cacheKey(rawURL)
+		key = c.cacheKey(ctx, rawURL)
 		e := c.lookup(ctx, key)
 		switch e.StateAt(c.now()) {
 		case cache.Fresh:
@@ -125,7 +125,7 @@ func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte,
 }
 
 func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]byte, error) {
-	flightKey := c.Service + "\x00" + c.scope() + "\x00" + rawURL
+	flightKey := c.Service + "\x00" + c.scope(ctx) + "\x00" + rawURL
 	began, hasStart := requestStart(ctx)
 	if hasStart {
 		if body, ok := c.recent.get(flightKey, began, c.now()); ok {
@@ -185,7 +185,7 @@ func (c *Client) keep(ctx context.Context, route, key string, body []byte, err e
 		c.store(ctx, key, c.Cache.NewEntry(http.StatusOK, body))
 		if c.Companions != nil {
 			for _, comp := range c.Companions(route, body) {
-				c.store(ctx, c.cacheKey(comp.URL), c.Cache.NewEntry(http.StatusOK, comp.Body))
+				c.store(ctx, c.cacheKey(ctx, comp.URL), c.Cache.NewEntry(http.StatusOK, comp.Body))
 			}
 		}
 	case IsNotFound(err):
@@ -208,7 +208,7 @@ func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
 			return
 		}
 		defer c.Cache.Release(bg, key)
-		flightKey := c.Service + "\x00" + c.scope() + "\x00" + rawURL
+		flightKey := c.Service + "\x00" + c.scope(ctx) + "\x00" + rawURL
 		_, _, _ = c.flight.Do(flightKey, func() (any, error) {
 			body, err := c.get(bg, route, rawURL)
 			c.keep(bg, route, key, body, err)
@@ -232,11 +232,11 @@ func (c *Client) decode(route string, body []byte, out any) error {
 	return nil
 }
 
-func (c *Client) scope() string {
+func (c *Client) scope(ctx context.Context) string {
 	if c.Tokens == nil {
 		return "anonymous"
 	}
-	return c.Tokens.Scope()
+	return c.Tokens.Scope(ctx)
 }
 
 // get performs the request: each attempt spends one call of the operation's

@@ -22,8 +22,9 @@ type TokenSource interface {
 	Invalidate(token string)
 	// Scope names whose credentials these are without revealing them; cache
 	// keys and coalescing keys include it so that different credentials never
-	// share data.
-	Scope() string
+	// share data. ctx matters for credentials that differ per request (a
+	// caller's forwarded token).
+	Scope(ctx context.Context) string
 }
 
 // StaticToken is a fixed token from configuration (AUTH0_TOKEN, IDENTITY_TOKEN).
@@ -44,7 +45,7 @@ func (s *StaticToken) Token(context.Context) (string, error) { return s.token, n
 func (s *StaticToken) Invalidate(string) {}
 
 // Scope identifies the token by a short hash of it.
-func (s *StaticToken) Scope() string { return s.scope }
+func (s *StaticToken) Scope(context.Context) string { return s.scope }
 
 // fingerprint is a short, non-reversible identifier of a secret.
 func fingerprint(secret string) string {
@@ -139,4 +140,42 @@ func (c *ClientCredentials) Invalidate(token string) {
 }
 
 // Scope identifies the client id and token endpoint, not the secret.
-func (c *ClientCredentials) Scope() string { return c.scope }
+func (c *ClientCredentials) Scope(context.Context) string { return c.scope }
+
+// ForwardedToken sends each request with the caller's own token, put on the
+// request's context by WithForwardedToken (UPSTREAM_AUTH_MODE=forward, for
+// BFF layers that hold their own Management API tokens). Its scope is a hash
+// of that token, so cache entries and shared calls are never served to a
+// request carrying another token.
+type ForwardedToken struct{}
+
+type forwardedKey struct{}
+
+// WithForwardedToken returns ctx carrying the caller's token for ForwardedToken.
+func WithForwardedToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, forwardedKey{}, token)
+}
+
+func forwarded(ctx context.Context) string {
+	t, _ := ctx.Value(forwardedKey{}).(string)
+	return t
+}
+
+// ErrNoForwardedToken means a request in forward mode carried no token.
+var ErrNoForwardedToken = errors.New("no caller token to forward")
+
+// Token returns the caller's token.
+func (ForwardedToken) Token(ctx context.Context) (string, error) {
+	if t := forwarded(ctx); t != "" {
+		return t, nil
+	}
+	return "", ErrNoForwardedToken
+}
+
+// Invalidate does nothing: the caller's token is the caller's to renew.
+func (ForwardedToken) Invalidate(string) {}
+
+// Scope is "caller-" and a hash of the caller's token.
+func (ForwardedToken) Scope(ctx context.Context) string {
+	return "caller-" + fingerprint(forwarded(ctx))
+}
