@@ -81,7 +81,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(jsonPOST{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
@@ -148,8 +148,8 @@ func limitBody(max int64, next http.Handler) http.Handler {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusRequestEntityTooLarge)
 			_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
-				"message":    "request body is larger than the limit of 1 MiB",
-				"extensions": map[string]any{"code": string(apperr.BadUserInput)},
+				"message":    bodyTooLarge,
+				"extensions": map[string]any{"code": badRequest},
 			}}})
 			return
 		}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// jsonPOST is GraphQL over HTTP POST with a JSON body: gqlgen's POST
+// transport, except for a body that is not a GraphQL request. gqlgen answers
+// that with the decoder's message and the whole body echoed back, and no
+// extensions.code; here it is a short message with code BAD_REQUEST and
+// HTTP 400, and the body is never repeated.
+type jsonPOST struct{}
+
+var _ graphql.Transport = jsonPOST{}
+
+// Supports reports whether r is a POST with a JSON body.
+func (jsonPOST) Supports(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mediaType == "application/json"
+}
+
+// badRequest is the extensions.code of a request that is not a GraphQL
+// request at all (HTTP 400 or 413), as opposed to BAD_USER_INPUT for
+// arguments that fail validation.
+const badRequest = "BAD_REQUEST"
+
+// bodyTooLarge is the message of HTTP 413.
+const bodyTooLarge = "the request body is larger than the limit of 1 MiB"
+
+// graphQLResponseJSON is the GraphQL-over-HTTP media type; a client that
+// asks for it gets the spec's status codes (400 for requests that cannot run).
+const graphQLResponseJSON = "application/graphql-response+json"
+
+// Do runs one request.
+func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctx := r.Context()
+	responseType := "application/json"
+	if strings.Contains(r.Header.Get("Accept"), graphQLResponseJSON) {
+		responseType = graphQLResponseJSON
+	}
+	w.Header().Set("Content-Type", responseType)
+
+	start := graphql.Now()
+	var params graphql.RawParams
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&params); err != nil {
+		status, msg := http.StatusBadRequest, "the request body is not a GraphQL request: "+decodeProblem(err)
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			status, msg = http.StatusRequestEntityTooLarge, bodyTooLarge
+		}
+		w.WriteHeader(status)
+		write(w, &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": badRequest}}}})
+		return
+	}
+	params.Headers = r.Header
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+
+	rc, opErr := exec.CreateOperationContext(ctx, &params)
+	if opErr != nil {
+		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
+			if responseType == graphQLResponseJSON {
+				w.WriteHeader(http.StatusBadRequest)
+			} else {
+				w.WriteHeader(http.StatusUnprocessableEntity)
+			}
+		}
+		write(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, rc)
+	write(w, responses(ctx))
+}
+
+// decodeProblem says what is wrong with a body in general terms, never
+// quoting it.
+func decodeProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field != "" {
+			return "field " + typeErr.Field + " has the wrong type"
+		}
+		return "it must be a JSON object with a query string"
+	case errors.As(err, &syntaxErr):
+		return "it is not valid JSON"
+	default:
+		return "it is not a JSON object with a query string"
+	}
+}
+
+func write(w http.ResponseWriter, resp *graphql.Response) {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		// A response that cannot be encoded is a bug; say so without detail.
+		b = []byte(`{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
+	}
+	_, _ = w.Write(b)
+}

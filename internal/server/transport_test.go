@@ -1,0 +1,58 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/upstreamsim"
+)
+
+// TestPOSTStatusAndCodes: what a POST gets back for each kind of request,
+// with both response media types; a malformed body is never echoed.
+func TestPOSTStatusAndCodes(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	const marker = "zz-marker-zz"
+	tests := []struct {
+		name, accept, body string
+		status             int
+		code               string // of the first error; "" = no error
+	}{
+		{"valid", "", `{"query":"{ organization(id: \"` + hogwartsID + `\") { id } }"}`, 200, ""},
+		{"not JSON", "", `{ organization(id: "` + marker + `") { id } }`, 400, "BAD_REQUEST"},
+		{"query not a string", "", `{"query":1,"x":"` + marker + `"}`, 400, "BAD_REQUEST"},
+		{"variables not an object", "", `{"query":"{ __typename }","variables":"` + marker + `"}`, 400, "BAD_REQUEST"},
+		{"an array", "", `["` + marker + `"]`, 400, "BAD_REQUEST"},
+		{"unknown field, application/json", "application/json", `{"query":"{ nope }"}`, 422, "GRAPHQL_VALIDATION_FAILED"},
+		{"unknown field, graphql-response+json", "application/graphql-response+json", `{"query":"{ nope }"}`, 400, "GRAPHQL_VALIDATION_FAILED"},
+		{"syntax error", "application/graphql-response+json", `{"query":"{ organization( }"}`, 400, "GRAPHQL_PARSE_FAILED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{"Content-Type": {"application/json"}}
+			if tt.accept != "" {
+				h.Set("Accept", tt.accept)
+			}
+			resp := gw.PostWith(t, h, []byte(tt.body))
+			if resp.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.Status, tt.status, resp.Raw)
+			}
+			if tt.code == "" {
+				if len(resp.Errors) > 0 {
+					t.Fatalf("errors: %s", resp.Raw)
+				}
+				return
+			}
+			if len(resp.Errors) == 0 || resp.Errors[0].Code() != tt.code {
+				t.Fatalf("want code %s: %s", tt.code, resp.Raw)
+			}
+			if strings.Contains(string(resp.Raw), marker) {
+				t.Fatalf("the body is echoed: %s", resp.Raw)
+			}
+		})
+	}
+	if n := sim.Total(); n != 1 {
+		t.Fatalf("%d upstream calls, want 1 (the valid request only)", n)
+	}
+}
