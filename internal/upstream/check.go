@@ -105,24 +105,25 @@ func ParseRateLimit(h http.Header) RateLimit {
 	return rl
 }
 
+// maxRetryAfter caps what an upstream may ask for: a day, far beyond any
+// real window, and small enough that seconds never overflow a Duration.
+const maxRetryAfter = 24 * time.Hour
+
 // retryAfter prefers Retry-After (seconds or an HTTP date), then the reset
 // time of the rate-limit headers, then one second: the same order the vendor
-// SDKs use.
+// SDKs use. The result is between 0 and maxRetryAfter.
 func retryAfter(h http.Header, rl RateLimit, now time.Time) time.Duration {
 	if v := h.Get("Retry-After"); v != "" {
-		if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-			return time.Duration(secs) * time.Second
+		if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && secs >= 0 {
+			return min(time.Duration(min(secs, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
 		}
 		if t, err := http.ParseTime(v); err == nil {
-			if d := t.Sub(now); d > 0 {
-				return d
-			}
-			return 0
+			return min(max(t.Sub(now), 0), maxRetryAfter)
 		}
 	}
 	if !rl.Reset.IsZero() {
 		if d := rl.Reset.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return time.Second

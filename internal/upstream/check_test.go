@@ -27,6 +27,8 @@ func TestCheckResponse(t *testing.T) {
 		{"429 with reset only", 429, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000004"}, `{}`, KindRateLimited, "", 4 * time.Second, 0},
 		{"429 with HTTP-date Retry-After", 429, map[string]string{"Retry-After": now.Add(9 * time.Second).UTC().Format(http.TimeFormat)}, ``, KindRateLimited, "", 9 * time.Second, 0},
 		{"429 without hints waits a second", 429, nil, `{"errorMessage":"Too many requests."}`, KindRateLimited, "", time.Second, 0},
+		{"429 with an absurd Retry-After is capped", 429, map[string]string{"Retry-After": "9227000000"}, ``, KindRateLimited, "", 24 * time.Hour, 0},
+		{"429 with a far HTTP-date is capped", 429, map[string]string{"Retry-After": now.AddDate(5, 0, 0).UTC().Format(http.TimeFormat)}, ``, KindRateLimited, "", 24 * time.Hour, 0},
 		{"401", 401, nil, `{"statusCode":401,"error":"Unauthorized","message":"Invalid token."}`, KindUnauthorized, "", 0, 0},
 		{"identity 401 errorMessage", 401, nil, `{"errorMessage":"OAuth authorization failed. 'IdentityServerApi' scope not found."}`, KindUnauthorized, "", 0, 0},
 		{"400 invalid_paging", 400, nil, `{"statusCode":400,"error":"Bad Request","message":"Requesting page exceeds the allowed maximum of 1000 records.","errorCode":"invalid_paging"}`, KindBadRequest, "invalid_paging", 0, 0},
