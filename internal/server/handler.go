@@ -95,7 +95,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", cors(o.CORSOrigins, limitBody(MaxBodyBytes,
-		callerAuth(o, deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))))
+		callerAuth(o, graphQLRequests(deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql)))))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok", "")
 	})

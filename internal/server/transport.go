@@ -110,3 +110,30 @@ func write(w http.ResponseWriter, resp *graphql.Response) {
 	}
 	_, _ = w.Write(b)
 }
+
+// graphQLRequests answers what gqlgen's transports would refuse without an
+// extensions.code: a method other than GET, POST and OPTIONS (405), and a
+// POST whose body is not JSON (415).
+func graphQLRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodOptions:
+		case http.MethodPost:
+			if !(jsonPOST{}).Supports(r) {
+				refuseRequest(w, http.StatusUnsupportedMediaType, "a POST must carry a JSON body (Content-Type: application/json)")
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			refuseRequest(w, http.StatusMethodNotAllowed, "use GET for queries or POST with a JSON body")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func refuseRequest(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	write(w, &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": badRequest}}}})
+}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -51,6 +52,32 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 				t.Fatalf("the body is echoed: %s", resp.Raw)
 			}
 		})
+	}
+	for _, tt := range []struct {
+		method, contentType string
+		status              int
+	}{
+		{http.MethodPost, "text/plain", http.StatusUnsupportedMediaType},
+		{http.MethodPost, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{http.MethodPut, "application/json", http.StatusMethodNotAllowed},
+		{http.MethodDelete, "", http.StatusMethodNotAllowed},
+	} {
+		req, _ := http.NewRequest(tt.method, gw.URL+"/graphql", strings.NewReader(`{"query":"{ __typename }"}`))
+		if tt.contentType != "" {
+			req.Header.Set("Content-Type", tt.contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Errors []testutil.Error
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || len(body.Errors) != 1 || body.Errors[0].Code() != "BAD_REQUEST" {
+			t.Fatalf("%s %s: status %d, errors %+v", tt.method, tt.contentType, resp.StatusCode, body.Errors)
+		}
 	}
 	if n := sim.Total(); n != 1 {
 		t.Fatalf("%d upstream calls, want 1 (the valid request only)", n)

@@ -42,6 +42,11 @@ func CheckResponse(service, route string, resp *http.Response, now time.Time) er
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e.Code, e.Message = parseErrorBody(body)
+	if !safeCode(e.Code) {
+		// Codes reach callers (extensions.upstream.errorCode): only short
+		// identifiers, never free text an upstream might put there.
+		e.Code = ""
+	}
 	if e.Kind == KindRateLimited || resp.Header.Get("Retry-After") != "" {
 		e.RetryAfter = retryAfter(resp.Header, e.RateLimit, now)
 	}
@@ -127,4 +132,18 @@ func retryAfter(h http.Header, rl RateLimit, now time.Time) time.Duration {
 		}
 	}
 	return time.Second
+}
+
+// safeCode reports whether an upstream error code is a short identifier
+// such as insufficient_scope or too_many_requests.
+func safeCode(code string) bool {
+	if len(code) > 64 {
+		return false
+	}
+	for _, r := range code {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == ':' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

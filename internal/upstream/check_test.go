@@ -35,6 +35,7 @@ func TestCheckResponse(t *testing.T) {
 		{"400 problem details", 400, nil, `{"errors":{"x":["bad"]},"title":"One or more validation errors occurred.","status":400}`, KindBadRequest, "", 0, 0},
 		{"500 HTML body", 500, nil, `<html>oops</html>`, KindOther, "", 0, 0},
 		{"oauth error", 401, nil, `{"error":"access_denied","error_description":"Unauthorized"}`, KindUnauthorized, "access_denied", 0, 0},
+		{"free text in errorCode is dropped", 400, nil, `{"statusCode":400,"errorCode":"see https://evil.example/?u=<script>"}`, KindBadRequest, "", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
