@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"strings"
 	"unicode/utf8"
 
 	"github.com/orgraph/orgraph/internal/apperr"
@@ -33,6 +34,13 @@ func checkText(arg, v string, max int) error {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return apperr.BadInput("%s must not contain control characters", arg)
 		}
+	}
+	// Every such argument becomes one URL path segment upstream. The client
+	// escapes it anyway; refusing what no real id or name holds (path
+	// separators, query and fragment marks, percent-escapes, dot segments)
+	// also saves the upstream call and makes probing visible.
+	if v == "." || v == ".." || strings.ContainsAny(v, `/\?#%`) {
+		return apperr.BadInput("%s must not contain / \\ ? # %% or be . or ..", arg)
 	}
 	return nil
 }
