@@ -20,6 +20,7 @@ import (
 	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/identity"
 	"github.com/orgraph/orgraph/internal/loaders"
+	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/ratelimit"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -109,7 +110,12 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Prefix: cfg.RedisKeyPrefix,
 		Logger: log,
 	})
-	up, ready := upstreams(cfg, responses, governor, log)
+	m := metrics.New()
+	m.WatchGovernor(governor)
+	if rdb != nil {
+		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() })
+	}
+	up, ready := upstreams(cfg, responses, governor, m, log)
 	var verifier *auth.Verifier
 	if !cfg.AuthDisabled {
 		ctx, stop := context.WithCancel(context.Background())
@@ -136,6 +142,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		CORSOrigins:             cfg.CORSOrigins,
 		Limits:                  cfg.Limits,
 		ForwardTokens:           cfg.UpstreamAuthMode == config.AuthModeForward,
+		Metrics:                 m,
 	})
 	return g, nil
 }
@@ -166,7 +173,7 @@ func openRedis(rawURL string) (redis.UniversalClient, error) {
 // upstreams builds the clients and a readiness check: the gateway can obtain
 // its upstream credentials, and says when Redis is down (degraded, not
 // unready: the in-process tier and the local limiter keep it serving).
-func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
+func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, m *metrics.Metrics, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 256
 	transport.MaxIdleConnsPerHost = 128
@@ -186,6 +193,7 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		c := upstream.NewClient(service, httpClient, tokens, cfg.UpstreamTimeout)
 		c.Cache = responses
 		c.Limiter = governor
+		c.Metrics = m
 		c.Logger = log
 		return c
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/orgraph/orgraph/internal/ide"
 	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/loaders"
+	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -60,6 +61,8 @@ type HandlerOptions struct {
 	// ForwardTokens sends each caller's bearer token to Auth0
 	// (UPSTREAM_AUTH_MODE=forward).
 	ForwardTokens bool
+	// Metrics, when set, counts operations and is served at /metrics.
+	Metrics *metrics.Metrics
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -90,12 +93,19 @@ func NewHandler(o HandlerOptions) http.Handler {
 	// before execution; the operation's upstream-call budget rides on its
 	// context from here down to the upstream client.
 	gql.Use(limits.New(o.Limits))
+	if o.Metrics != nil {
+		gql.Use(o.Metrics.Operations())
+	}
+	gql.Use(operationLog{})
 	gql.SetErrorPresenter(apperr.Presenter(o.Logger))
 	gql.SetRecoverFunc(apperr.Recover(o.Logger))
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", cors(o.CORSOrigins, limitBody(MaxBodyBytes,
-		callerAuth(o, graphQLRequests(deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql)))))))
+	mux.Handle("/graphql", accessLog(o.Logger, cors(o.CORSOrigins, limitBody(MaxBodyBytes,
+		callerAuth(o, graphQLRequests(deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))))))
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics.Handler()) // open, like the health endpoints
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusOK, "ok", "")
 	})

@@ -42,6 +42,7 @@ type Client struct {
 	Timeout time.Duration
 	Cache   *cache.Cache // nil or disabled: nothing cached
 	Limiter Limiter      // nil: no governor
+	Metrics Recorder     // nil: nothing recorded
 	Logger  *slog.Logger
 	// Companions, when set, names the other URLs a fetched body also answers,
 	// with their bodies: an organization fetched by id also answers by name.
@@ -93,11 +94,14 @@ func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) err
 		e := c.lookup(ctx, key)
 		switch e.StateAt(c.now()) {
 		case cache.Fresh:
+			c.recordLookup(ctx, route, "hit")
 			return c.fromEntry(route, e, out)
 		case cache.Stale:
+			c.recordLookup(ctx, route, "stale")
 			c.refresh(ctx, route, rawURL, key)
 			return c.fromEntry(route, e, out)
 		}
+		c.recordLookup(ctx, route, "miss")
 	}
 	body, err := c.shared(ctx, route, rawURL, key)
 	if err != nil {
@@ -215,6 +219,17 @@ func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
 			return body, err
 		})
 	}()
+}
+
+func (c *Client) recordLookup(ctx context.Context, route, outcome string) {
+	if outcome != "miss" {
+		if s := requestStats(ctx); s != nil {
+			s.CacheHits.Add(1)
+		}
+	}
+	if c.Metrics != nil {
+		c.Metrics.CacheLookup(c.Service, route, outcome)
+	}
 }
 
 // fromEntry answers from a cache entry: a cached 404 is a not-found error.
@@ -345,15 +360,32 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if s := requestStats(ctx); s != nil {
+		s.Calls.Add(1)
+	}
+	sent := time.Now()
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
+		if c.Metrics != nil {
+			c.Metrics.UpstreamRequest(c.Service, route, 0, time.Since(sent))
+		}
 		return nil, &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
 	now := c.now()
+	var rl RateLimit
+	if c.Metrics != nil || c.Limiter != nil {
+		rl = ParseRateLimit(resp.Header)
+	}
+	if c.Metrics != nil {
+		c.Metrics.UpstreamRequest(c.Service, route, resp.StatusCode, time.Since(sent))
+		if rl.Known {
+			c.Metrics.RateLimitRemaining(c.Service, rl.Remaining)
+		}
+	}
 	checkErr := CheckResponse(c.Service, route, resp, now)
 	if c.Limiter != nil {
-		obs := Observation{Status: resp.StatusCode, RateLimit: ParseRateLimit(resp.Header), At: now}
+		obs := Observation{Status: resp.StatusCode, RateLimit: rl, At: now}
 		var ue *Error
 		if errors.As(checkErr, &ue) {
 			obs.RetryAfter = ue.RetryAfter

@@ -1,0 +1,211 @@
+// Package metrics exposes the gateway's Prometheus metrics at /metrics
+// (github.com/prometheus/client_golang): GraphQL operations, upstream
+// requests, cache lookups, the rate governor and Redis. Each gateway has its
+// own registry, so several in one process (tests) never collide.
+//
+// Labels are bounded on purpose: upstream requests are labelled by route
+// template, never by URL (ids are personal data and unbounded), and
+// operation names are cut to 64 safe characters.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/orgraph/orgraph/internal/ratelimit"
+	"github.com/orgraph/orgraph/internal/upstream"
+)
+
+// Metrics holds the gateway's collectors.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	operations  *prometheus.CounterVec
+	opDuration  *prometheus.HistogramVec
+	upRequests  *prometheus.CounterVec
+	upDuration  *prometheus.HistogramVec
+	cache       *prometheus.CounterVec
+	rlRemaining *prometheus.GaugeVec
+}
+
+var _ upstream.Recorder = (*Metrics)(nil)
+
+// New returns the metrics of one gateway, with Go and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orgraph_graphql_operations_total",
+			Help: "GraphQL operations by operation name and outcome (ok, partial, error).",
+		}, []string{"operation", "outcome"}),
+		opDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "orgraph_graphql_operation_duration_seconds",
+			Help:    "Time to answer a GraphQL operation.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"operation", "outcome"}),
+		upRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orgraph_upstream_requests_total",
+			Help: "Requests sent upstream by upstream, route template and HTTP status (0: no answer).",
+		}, []string{"upstream", "route", "status"}),
+		upDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "orgraph_upstream_request_duration_seconds",
+			Help:    "Time until an upstream answered (headers), by upstream and route template.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"upstream", "route"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orgraph_cache_lookups_total",
+			Help: "Response cache lookups by upstream, loader (route template) and outcome (hit, stale, miss).",
+		}, []string{"upstream", "loader", "outcome"}),
+		rlRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "orgraph_upstream_ratelimit_remaining",
+			Help: "X-RateLimit-Remaining of the latest response from each upstream.",
+		}, []string{"upstream"}),
+	}
+	m.reg.MustRegister(m.operations, m.opDuration, m.upRequests, m.upDuration, m.cache, m.rlRemaining,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// UpstreamRequest implements upstream.Recorder.
+func (m *Metrics) UpstreamRequest(service, route string, status int, d time.Duration) {
+	m.upRequests.WithLabelValues(service, route, strconv.Itoa(status)).Inc()
+	m.upDuration.WithLabelValues(service, route).Observe(d.Seconds())
+}
+
+// CacheLookup implements upstream.Recorder.
+func (m *Metrics) CacheLookup(service, route, outcome string) {
+	m.cache.WithLabelValues(service, route, outcome).Inc()
+}
+
+// RateLimitRemaining implements upstream.Recorder.
+func (m *Metrics) RateLimitRemaining(service string, remaining int) {
+	m.rlRemaining.WithLabelValues(service).Set(float64(remaining))
+}
+
+// WatchGovernor exports the governor's counters, read when scraped.
+func (m *Metrics) WatchGovernor(g *ratelimit.Governor) {
+	m.reg.MustRegister(governorCollector{g})
+}
+
+// WatchRedis exports orgraph_redis_up, read when scraped: 1 when Redis is
+// usable, 0 when the gateway runs degraded without it.
+func (m *Metrics) WatchRedis(up func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "orgraph_redis_up",
+		Help: "1 when Redis (shared cache and rate budget) is usable, 0 while the gateway runs on its in-process tier and local limiter.",
+	}, func() float64 {
+		if up() {
+			return 1
+		}
+		return 0
+	}))
+}
+
+var (
+	govWaits = prometheus.NewDesc("orgraph_governor_waits_total",
+		"Upstream requests that waited for the rate budget or a pause, by upstream.", []string{"upstream"}, nil)
+	govRefusals = prometheus.NewDesc("orgraph_governor_refusals_total",
+		"Upstream requests refused because the rate budget could not be had before the deadline, by upstream.", []string{"upstream"}, nil)
+	govAllowed = prometheus.NewDesc("orgraph_governor_allowed_total",
+		"Upstream requests the governor let through, by upstream.", []string{"upstream"}, nil)
+	govPauses = prometheus.NewDesc("orgraph_governor_pauses_total",
+		"Upstream responses that paused the upstream (429, or X-RateLimit-Remaining 0), by upstream.", []string{"upstream"}, nil)
+)
+
+// governorCollector reads the governor's own counters at scrape time, so the
+// hot path counts once, in the governor.
+type governorCollector struct{ g *ratelimit.Governor }
+
+func (c governorCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- govWaits
+	ch <- govRefusals
+	ch <- govAllowed
+	ch <- govPauses
+}
+
+func (c governorCollector) Collect(ch chan<- prometheus.Metric) {
+	for service, s := range c.g.Stats().Services {
+		ch <- prometheus.MustNewConstMetric(govWaits, prometheus.CounterValue, float64(s.Waits), service)
+		ch <- prometheus.MustNewConstMetric(govRefusals, prometheus.CounterValue, float64(s.Refusals), service)
+		ch <- prometheus.MustNewConstMetric(govAllowed, prometheus.CounterValue, float64(s.Allowed), service)
+		ch <- prometheus.MustNewConstMetric(govPauses, prometheus.CounterValue, float64(s.Pauses), service)
+	}
+}
+
+// Operations is the gqlgen extension that counts and times operations.
+func (m *Metrics) Operations() graphql.HandlerExtension { return operations{m} }
+
+type operations struct{ m *Metrics }
+
+var (
+	_ graphql.HandlerExtension    = operations{}
+	_ graphql.ResponseInterceptor = operations{}
+)
+
+func (operations) ExtensionName() string                   { return "Metrics" }
+func (operations) Validate(graphql.ExecutableSchema) error { return nil }
+func (o operations) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	oc := graphql.GetOperationContext(ctx)
+	name, outcome := OperationName(ctx), Outcome(resp)
+	o.m.operations.WithLabelValues(name, outcome).Inc()
+	o.m.opDuration.WithLabelValues(name, outcome).Observe(time.Since(oc.Stats.OperationStart).Seconds())
+	return resp
+}
+
+// Outcome classifies a response: "ok" without errors, "error" with errors
+// and no data, "partial" with both.
+func Outcome(resp *graphql.Response) string {
+	switch {
+	case resp == nil || len(resp.Errors) == 0:
+		return "ok"
+	case len(resp.Data) == 0 || string(resp.Data) == "null":
+		return "error"
+	default:
+		return "partial"
+	}
+}
+
+// OperationName is the name of the operation in ctx (as requested, else as
+// the document names it), bounded for labels and logs.
+func OperationName(ctx context.Context) string {
+	oc := graphql.GetOperationContext(ctx)
+	name := oc.OperationName
+	if name == "" && oc.Operation != nil {
+		name = oc.Operation.Name
+	}
+	return operationName(name)
+}
+
+// operationName bounds a client-chosen name: at most 64 characters of
+// [A-Za-z0-9_] (GraphQL names are that already), "anonymous" without one.
+func operationName(name string) string {
+	if name == "" {
+		return "anonymous"
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return "invalid"
+		}
+	}
+	return name
+}

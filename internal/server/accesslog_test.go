@@ -1,0 +1,62 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/upstreamsim"
+)
+
+// TestAccessLogLinePerRequest: one structured line per request with its id
+// (the caller's when sane, made otherwise, and sent back), operation,
+// outcome, upstream calls and cache hits.
+func TestAccessLogLinePerRequest(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	query := []byte(`{"query":"query Flagship($id: ID!) { user(id: $id) { id organizations { id connections { id } } } }","variables":{"id":"` + demoUserID + `"}}`)
+	send := func(requestID string) string {
+		h := http.Header{"Content-Type": {"application/json"}}
+		if requestID != "" {
+			h.Set("X-Request-Id", requestID)
+		}
+		return gw.PostWith(t, h, query).Header.Get("X-Request-Id")
+	}
+	if got := send("req-123.A_b"); got != "req-123.A_b" {
+		t.Fatalf("X-Request-Id %q, want the caller's", got)
+	}
+	cold := sim.Total()
+	made := send("bad id\u2028with text")
+	if made == "" || strings.ContainsAny(made, " \u2028") {
+		t.Fatalf("X-Request-Id %q, want a made one", made)
+	}
+
+	lines := accessLines(t, gw)
+	if len(lines) != 2 {
+		t.Fatalf("%d access-log lines for 2 requests", len(lines))
+	}
+	first, second := lines[0], lines[1]
+	if first["request_id"] != "req-123.A_b" || first["operation"] != "Flagship" || first["outcome"] != "ok" ||
+		first["upstream_calls"] != float64(cold) || first["cache_hits"] != float64(0) || first["status"] != float64(200) {
+		t.Fatalf("first line %v (cold: %d calls)", first, cold)
+	}
+	if second["request_id"] != made || second["upstream_calls"] != float64(0) || second["cache_hits"].(float64) < 2 {
+		t.Fatalf("second line %v: the repeat is answered from the cache", second)
+	}
+	if strings.Contains(gw.Logs.String(), demoUserID) {
+		t.Fatal("the access log holds the variables")
+	}
+}
+
+func accessLines(t *testing.T, gw *testutil.Gateway) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(gw.Logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "request" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
