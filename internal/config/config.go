@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/limits"
+	"github.com/orgraph/orgraph/internal/persisted"
 )
 
 // Lookup returns an environment variable and whether it is set.
@@ -54,6 +55,12 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to call the gateway
 	// (CORS_ALLOWED_ORIGINS, comma-separated); none by default.
 	CORSOrigins []string
+
+	// PersistedOnly (PERSISTED_OPERATIONS_ONLY=true) runs only the
+	// operations of Manifest (PERSISTED_OPERATIONS_MANIFEST); otherwise
+	// automatic persisted queries are on.
+	PersistedOnly bool
+	Manifest      persisted.Manifest
 
 	// Limits bound each operation: depth, aliases, predicted upstream calls
 	// and upstream calls actually sent (MAX_QUERY_DEPTH, MAX_QUERY_ALIASES,
@@ -219,6 +226,17 @@ func Load(lookup Lookup) (Config, error) {
 		c.AuthDisabled = true // the demo serves without caller auth, and says so
 	}
 	c.CORSOrigins = r.origins("CORS_ALLOWED_ORIGINS")
+
+	c.PersistedOnly = r.boolean("PERSISTED_OPERATIONS_ONLY", false)
+	if path := r.str("PERSISTED_OPERATIONS_MANIFEST", ""); path != "" {
+		m, err := persisted.LoadManifest(path)
+		if err != nil {
+			r.fail("PERSISTED_OPERATIONS_MANIFEST", err.Error())
+		}
+		c.Manifest = m
+	} else if c.PersistedOnly {
+		r.fail("PERSISTED_OPERATIONS_MANIFEST", "must name the manifest file of allowed operations when PERSISTED_OPERATIONS_ONLY=true")
+	}
 
 	d := limits.Defaults()
 	c.Limits = limits.Config{

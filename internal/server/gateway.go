@@ -21,6 +21,7 @@ import (
 	"github.com/orgraph/orgraph/internal/identity"
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/metrics"
+	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/ratelimit"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -143,6 +144,8 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Limits:                  cfg.Limits,
 		ForwardTokens:           cfg.UpstreamAuthMode == config.AuthModeForward,
 		Metrics:                 m,
+		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix),
+		AllowList:               allowList(cfg),
 	})
 	return g, nil
 }
@@ -294,4 +297,12 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
+}
+
+// allowList is the manifest when only persisted operations may run.
+func allowList(cfg config.Config) persisted.Manifest {
+	if cfg.PersistedOnly {
+		return cfg.Manifest
+	}
+	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/metrics"
+	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -63,6 +64,11 @@ type HandlerOptions struct {
 	ForwardTokens bool
 	// Metrics, when set, counts operations and is served at /metrics.
 	Metrics *metrics.Metrics
+	// AllowList, when set, is the only operations that may run
+	// (PERSISTED_OPERATIONS_ONLY=true); otherwise PersistedQueries stores
+	// automatic persisted queries (nil: in-process only).
+	AllowList        persisted.Manifest
+	PersistedQueries *persisted.Store
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -92,6 +98,15 @@ func NewHandler(o HandlerOptions) http.Handler {
 	// Depth, aliases and predicted cost are checked after validation and
 	// before execution; the operation's upstream-call budget rides on its
 	// context from here down to the upstream client.
+	if o.AllowList != nil {
+		gql.Use(persisted.AllowList{Manifest: o.AllowList})
+	} else {
+		store := o.PersistedQueries
+		if store == nil {
+			store = persisted.NewStore(nil, "")
+		}
+		gql.Use(extension.AutomaticPersistedQuery{Cache: store})
+	}
 	gql.Use(limits.New(o.Limits))
 	if o.Metrics != nil {
 		gql.Use(o.Metrics.Operations())

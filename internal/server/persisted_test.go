@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/orgraph/orgraph/internal/persisted"
+	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/upstreamsim"
+)
+
+// persistedRequest is a GraphQL request naming its query by hash, with the
+// query text or without it.
+func persistedRequest(t *testing.T, gw *testutil.Gateway, query string, withText bool) testutil.Response {
+	t.Helper()
+	body := map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": persisted.Hash(query)}}}
+	if withText {
+		body["query"] = query
+	}
+	b, _ := json.Marshal(body)
+	return gw.Post(t, "application/json", b)
+}
+
+// TestAutomaticPersistedQueries: a hash alone is unknown at first; sent once
+// with its text it is registered, in Redis too, so the next request, on this
+// replica or another, needs only the hash.
+func TestAutomaticPersistedQueries(t *testing.T) {
+	redisEnv, _ := testutil.RedisEnv(t)
+	_, base := testutil.StartSimulator(t, upstreamsim.Config{})
+	env := with(testutil.UpstreamEnv(base), redisEnv)
+	a, b := testutil.StartGateway(t, env), testutil.StartGateway(t, env)
+	query := `query APQ { organization(id: "` + hogwartsID + `") { name } }`
+
+	if e := persistedRequest(t, a, query, false).OnlyError(t); e.Code() != "PERSISTED_QUERY_NOT_FOUND" {
+		t.Fatalf("unknown hash: %s", e.Code())
+	}
+	if r := persistedRequest(t, a, query, true); len(r.Errors) > 0 || string(r.Data) != `{"organization":{"name":"hogwarts"}}` {
+		t.Fatalf("register: %s", r.Raw)
+	}
+	for _, gw := range []*testutil.Gateway{a, b} {
+		if r := persistedRequest(t, gw, query, false); len(r.Errors) > 0 || string(r.Data) != `{"organization":{"name":"hogwarts"}}` {
+			t.Fatalf("hash only: %s", r.Raw)
+		}
+	}
+}
+
+// TestAllowListRefusesOtherOperations: with PERSISTED_OPERATIONS_ONLY=true
+// only the manifest's operations run, by hash or by exact text; anything
+// else is refused before any upstream call, and nothing can be registered.
+func TestAllowListRefusesOtherOperations(t *testing.T) {
+	allowed := `query Allowed { organization(id: "` + hogwartsID + `") { name } }`
+	manifest := filepath.Join(t.TempDir(), "manifest.json")
+	b, _ := json.Marshal(map[string]any{"format": "apollo-persisted-query-manifest", "version": 1,
+		"operations": []any{map[string]any{"id": persisted.Hash(allowed), "body": allowed, "name": "Allowed", "type": "query"}}})
+	if err := os.WriteFile(manifest, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{},
+		map[string]string{"PERSISTED_OPERATIONS_ONLY": "true", "PERSISTED_OPERATIONS_MANIFEST": manifest})
+
+	for name, r := range map[string]testutil.Response{
+		"by hash": persistedRequest(t, gw, allowed, false),
+		"by text": gw.Query(t, allowed, nil),
+	} {
+		if len(r.Errors) > 0 || string(r.Data) != `{"organization":{"name":"hogwarts"}}` {
+			t.Fatalf("%s: %s", name, r.Raw)
+		}
+	}
+	sim.Reset()
+	other := `query Other { organization(id: "` + hogwartsID + `") { name displayName } }`
+	for name, r := range map[string]testutil.Response{
+		"other text":       gw.Query(t, other, nil),
+		"other registered": persistedRequest(t, gw, other, true),
+		"other hash":       persistedRequest(t, gw, other, false),
+		"allowed hash, other text": gw.Post(t, "application/json", mustJSON(map[string]any{"query": other,
+			"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": persisted.Hash(allowed)}}})),
+	} {
+		if e := r.OnlyError(t); e.Code() != persisted.NotAllowed || r.Status < http.StatusBadRequest {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Raw)
+		}
+	}
+	if n := sim.Total(); n != 0 {
+		t.Fatalf("refused operations made %d upstream calls", n)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
