@@ -89,7 +89,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 	})
 	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
-	gql.AddTransport(transport.GET{})
+	gql.AddTransport(queryGET{})
 	gql.AddTransport(jsonPOST{})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	if o.Introspection {

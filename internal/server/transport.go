@@ -5,10 +5,12 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -44,13 +46,7 @@ const graphQLResponseJSON = "application/graphql-response+json"
 
 // Do runs one request.
 func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	ctx := r.Context()
-	responseType := "application/json"
-	if strings.Contains(r.Header.Get("Accept"), graphQLResponseJSON) {
-		responseType = graphQLResponseJSON
-	}
-	w.Header().Set("Content-Type", responseType)
-
+	responseType := negotiate(w, r)
 	start := graphql.Now()
 	var params graphql.RawParams
 	dec := json.NewDecoder(r.Body)
@@ -61,14 +57,68 @@ func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 		if errors.As(err, &tooLarge) {
 			status, msg = http.StatusRequestEntityTooLarge, bodyTooLarge
 		}
-		w.WriteHeader(status)
-		write(w, &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": badRequest}}}})
+		refuseRequest(w, status, msg)
 		return
 	}
-	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	execute(w, r, exec, &params, responseType, false)
+}
 
-	rc, opErr := exec.CreateOperationContext(ctx, &params)
+// queryGET is GraphQL over HTTP GET (?query=&variables=&operationName=&
+// extensions=): queries only, so that GET stays safe to cache and retry.
+// Unlike gqlgen's GET, every refusal carries extensions.code.
+type queryGET struct{}
+
+var _ graphql.Transport = queryGET{}
+
+// Supports reports whether r is a GET.
+func (queryGET) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
+}
+
+// Do runs one request.
+func (queryGET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	responseType := negotiate(w, r)
+	start := graphql.Now()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		refuseRequest(w, http.StatusBadRequest, "the query string is not valid URL encoding")
+		return
+	}
+	params := graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
+	for name, into := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+		if v := q.Get(name); v != "" {
+			dec := json.NewDecoder(strings.NewReader(v))
+			dec.UseNumber()
+			if dec.Decode(into) != nil {
+				refuseRequest(w, http.StatusBadRequest, name+" must be a JSON object")
+				return
+			}
+		}
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	execute(w, r, exec, &params, responseType, true)
+}
+
+// negotiate picks the response media type from Accept and sets it:
+// application/graphql-response+json when the client asks for it (it then
+// gets the GraphQL-over-HTTP status codes), application/json otherwise.
+func negotiate(w http.ResponseWriter, r *http.Request) string {
+	responseType := "application/json"
+	if strings.Contains(r.Header.Get("Accept"), graphQLResponseJSON) {
+		responseType = graphQLResponseJSON
+	}
+	w.Header().Set("Content-Type", responseType)
+	return responseType
+}
+
+// execute runs decoded params. A request that cannot run (parse or
+// validation errors, refused limits) gets 400 with graphql-response+json and
+// 422 with application/json; one that ran gets 200 whatever its field errors.
+func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, responseType string, queriesOnly bool) {
+	ctx := r.Context()
+	params.Headers = r.Header
+	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
 		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
 			if responseType == graphQLResponseJSON {
@@ -78,6 +128,11 @@ func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 			}
 		}
 		write(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		return
+	}
+	if queriesOnly && rc.Operation != nil && rc.Operation.Operation != ast.Query {
+		w.Header().Set("Allow", "POST")
+		refuseRequest(w, http.StatusMethodNotAllowed, "GET runs queries only; send other operations with POST")
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
@@ -133,7 +188,9 @@ func graphQLRequests(next http.Handler) http.Handler {
 }
 
 func refuseRequest(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
 	write(w, &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": badRequest}}}})
 }

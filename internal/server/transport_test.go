@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -81,5 +82,58 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 	}
 	if n := sim.Total(); n != 1 {
 		t.Fatalf("%d upstream calls, want 1 (the valid request only)", n)
+	}
+}
+
+// TestGETStatusAndNegotiation: GET runs queries with the same status codes
+// as POST, answers in the media type asked for, and refuses malformed
+// parameters with a code.
+func TestGETStatusAndNegotiation(t *testing.T) {
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	query := url.QueryEscape(`{ organization(id: "` + hogwartsID + `") { name } }`)
+	tests := []struct {
+		name, rawQuery, accept string
+		status                 int
+		contentType, code      string
+	}{
+		{"query", "query=" + query, "", 200, "application/json", ""},
+		{"query, graphql-response+json", "query=" + query, "application/graphql-response+json", 200, "application/graphql-response+json", ""},
+		{"variables not JSON", "query=" + query + "&variables=%7Bnope", "", 400, "application/json", "BAD_REQUEST"},
+		{"extensions not an object", "query=" + query + "&extensions=%5B%5D", "", 400, "application/json", "BAD_REQUEST"},
+		{"validation error, json", "query=" + url.QueryEscape("{ nope }"), "application/json", 422, "application/json", "GRAPHQL_VALIDATION_FAILED"},
+		{"validation error, graphql-response+json", "query=" + url.QueryEscape("{ nope }"), "application/graphql-response+json", 400, "application/graphql-response+json", "GRAPHQL_VALIDATION_FAILED"},
+		{"no query", "", "", 422, "application/json", "GRAPHQL_VALIDATION_FAILED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, gw.URL+"/graphql?"+tt.rawQuery, nil)
+			if tt.accept != "" {
+				req.Header.Set("Accept", tt.accept)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Data   json.RawMessage
+				Errors []testutil.Error
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != tt.contentType {
+				t.Fatalf("status %d, Content-Type %q; want %d %q (%+v)", resp.StatusCode, resp.Header.Get("Content-Type"), tt.status, tt.contentType, body.Errors)
+			}
+			if tt.code == "" {
+				if len(body.Errors) > 0 || string(body.Data) != `{"organization":{"name":"hogwarts"}}` {
+					t.Fatalf("answer %s %+v", body.Data, body.Errors)
+				}
+				return
+			}
+			if len(body.Errors) == 0 || body.Errors[0].Code() != tt.code {
+				t.Fatalf("errors %+v, want %s", body.Errors, tt.code)
+			}
+		})
 	}
 }
