@@ -17,6 +17,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -124,6 +125,7 @@ func init() {
 	// A refused operation never ran: a request error (HTTP 4xx), not a
 	// field error.
 	errcode.RegisterErrorType(NotAllowed, errcode.KindProtocol)
+	errcode.RegisterErrorType(Invalid, errcode.KindProtocol)
 }
 
 // AllowList is the gqlgen extension of PERSISTED_OPERATIONS_ONLY=true: an
@@ -160,4 +162,35 @@ func (a AllowList) MutateOperationParameters(_ context.Context, p *graphql.RawPa
 	}
 	p.Query = body
 	return nil
+}
+
+// Invalid is the extensions.code of malformed APQ data (a hash that does not
+// match its query, an unknown version).
+const Invalid = "PERSISTED_QUERY_INVALID"
+
+// APQ is gqlgen's automatic persisted queries over a Store, with a code on
+// every refusal: gqlgen's own leaves some (a hash that does not match its
+// query) without one.
+type APQ struct{ Store *Store }
+
+var (
+	_ graphql.HandlerExtension          = APQ{}
+	_ graphql.OperationParameterMutator = APQ{}
+)
+
+// ExtensionName names the extension.
+func (APQ) ExtensionName() string { return "AutomaticPersistedQuery" }
+
+// Validate accepts any schema.
+func (a APQ) Validate(s graphql.ExecutableSchema) error {
+	return extension.AutomaticPersistedQuery{Cache: a.Store}.Validate(s)
+}
+
+// MutateOperationParameters looks the query up by hash, or registers it.
+func (a APQ) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	err := extension.AutomaticPersistedQuery{Cache: a.Store}.MutateOperationParameters(ctx, p)
+	if err != nil && err.Extensions["code"] == nil {
+		errcode.Set(err, Invalid)
+	}
+	return err
 }

@@ -105,7 +105,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 		if store == nil {
 			store = persisted.NewStore(nil, "")
 		}
-		gql.Use(extension.AutomaticPersistedQuery{Cache: store})
+		gql.Use(persisted.APQ{Store: store})
 	}
 	gql.Use(limits.New(o.Limits))
 	if o.Metrics != nil {
