@@ -26,6 +26,7 @@ import (
 
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/identity"
+	"github.com/orgraph/orgraph/internal/tracing/calls"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -314,6 +315,7 @@ func (l *Loaders) primeOrganization(ctx context.Context, o *auth0.Organization) 
 func (l *Loaders) fetchOrganizations(ctx context.Context, keys []OrganizationKey) []*dataloader.Result[*auth0.Organization] {
 	ctx, flush := upstream.StartBatch(ctx)
 	defer flush()
+	ctx = calls.WithBatchSize(ctx, len(keys))
 	urls := make([]string, len(keys))
 	for i, k := range keys {
 		if k.ID != "" {
@@ -422,6 +424,7 @@ func batchFunc[K comparable, V any](concurrency int, e edge[K, V]) dataloader.Ba
 	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
 		ctx, flush := upstream.StartBatch(ctx)
 		defer flush()
+		ctx = calls.WithBatchSize(ctx, len(keys))
 		if e.url != nil && e.prefetch != nil {
 			urls := make([]string, 0, len(keys))
 			for _, k := range keys {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/auth0"
@@ -23,6 +24,7 @@ import (
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/ratelimit"
+	"github.com/orgraph/orgraph/internal/tracing"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
@@ -57,6 +59,10 @@ var demoSimulator = upstreamsim.Config{
 	GroupsPerPartition: 2,
 	MembersPerGroup:    3,
 }
+
+// tracingFlushTimeout bounds the flush of queued spans at shutdown, after
+// the drain (Kubernetes' grace period is 30 s, the drain 25 s).
+const tracingFlushTimeout = 3 * time.Second
 
 // Gateway is a configured gateway, ready to serve.
 type Gateway struct {
@@ -116,7 +122,17 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	if rdb != nil {
 		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() })
 	}
-	up, ready := upstreams(cfg, responses, governor, m, log)
+	tp, stopTracing, err := tracing.Setup(context.Background(), "orgraph", log)
+	if err != nil {
+		_ = g.Shutdown(context.Background())
+		return nil, err
+	}
+	g.closers = append(g.closers, func() { // flushes the spans still queued
+		ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+		defer cancel()
+		_ = stopTracing(ctx)
+	})
+	up, ready := upstreams(cfg, responses, governor, m, tracing.Tracer(tp), log)
 	var verifier *auth.Verifier
 	if !cfg.AuthDisabled {
 		ctx, stop := context.WithCancel(context.Background())
@@ -144,6 +160,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Limits:                  cfg.Limits,
 		ForwardTokens:           cfg.UpstreamAuthMode == config.AuthModeForward,
 		Metrics:                 m,
+		Tracer:                  tp,
 		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix),
 		AllowList:               allowList(cfg),
 	})
@@ -176,7 +193,7 @@ func openRedis(rawURL string) (redis.UniversalClient, error) {
 // upstreams builds the clients and a readiness check: the gateway can obtain
 // its upstream credentials, and says when Redis is down (degraded, not
 // unready: the in-process tier and the local limiter keep it serving).
-func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, m *metrics.Metrics, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
+func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, m *metrics.Metrics, tracer trace.Tracer, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 256
 	transport.MaxIdleConnsPerHost = 128
@@ -198,6 +215,7 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		c.Limiter = governor
 		c.Metrics = m
 		c.Logger = log
+		c.Tracer = tracer // nil without OTLP settings: no spans
 		return c
 	}
 	up := loaders.Upstreams{

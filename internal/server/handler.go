@@ -18,6 +18,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	rscors "github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orgraph/orgraph/graph"
 	"github.com/orgraph/orgraph/internal/apperr"
@@ -27,6 +28,7 @@ import (
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
+	"github.com/orgraph/orgraph/internal/tracing"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -64,6 +66,9 @@ type HandlerOptions struct {
 	ForwardTokens bool
 	// Metrics, when set, counts operations and is served at /metrics.
 	Metrics *metrics.Metrics
+	// Tracer makes a span per operation (OTLP settings); nil or a no-op
+	// provider: none.
+	Tracer trace.TracerProvider
 	// AllowList, when set, is the only operations that may run
 	// (PERSISTED_OPERATIONS_ONLY=true); otherwise PersistedQueries stores
 	// automatic persisted queries (nil: in-process only).
@@ -112,6 +117,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 		gql.Use(o.Metrics.Operations())
 	}
 	gql.Use(operationLog{})
+	gql.Use(tracing.Operations(o.Tracer)) // last: its span wraps the other extensions
 	gql.SetErrorPresenter(apperr.Presenter(o.Logger))
 	gql.SetRecoverFunc(apperr.Recover(o.Logger))
 

@@ -14,9 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/orgraph/orgraph/internal/cache"
+	"github.com/orgraph/orgraph/internal/tracing/calls"
 )
 
 // maxBody bounds a successful response body. The largest page the gateway
@@ -44,6 +46,10 @@ type Client struct {
 	Limiter Limiter      // nil: no governor
 	Metrics Recorder     // nil: nothing recorded
 	Logger  *slog.Logger
+	// Tracer, when set, gives each GetJSON a client span: cache outcome,
+	// batch size, and per HTTP attempt an event with the governor's wait and
+	// the status (internal/tracing/calls). nil: no spans, nothing spent.
+	Tracer trace.Tracer
 	// Companions, when set, names the other URLs a fetched body also answers,
 	// with their bodies: an organization fetched by id also answers by name.
 	// They are cached with the response, so a later request that asks the
@@ -87,7 +93,12 @@ func (c *Client) cacheKey(ctx context.Context, rawURL string) string {
 // GetJSON fetches rawURL and decodes the JSON body into out. route is the
 // route template used in errors and metrics (never the raw URL: ids are
 // personal data and tokens could ride in query strings).
-func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) error {
+func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) (err error) {
+	if c.Tracer != nil {
+		var span trace.Span
+		ctx, span = calls.Start(ctx, c.Tracer, c.Service, route)
+		defer func() { c.endSpan(span, err) }()
+	}
 	var key string
 	if c.Cache.Enabled() {
 		key = c.cacheKey(ctx, rawURL)
@@ -133,17 +144,21 @@ func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]b
 	began, hasStart := requestStart(ctx)
 	if hasStart {
 		if body, ok := c.recent.get(flightKey, began, c.now()); ok {
+			calls.Source(ctx, calls.SourceRecent)
 			return body, nil
 		}
 	}
+	source := calls.SourceShared // until this call's own function runs
 	ch := c.flight.DoChan(flightKey, func() (any, error) {
 		// Checked again here: the result may have been stored between the
 		// check above and this flight starting.
 		if hasStart {
 			if body, ok := c.recent.get(flightKey, began, c.now()); ok {
+				source = calls.SourceRecent
 				return body, nil
 			}
 		}
+		source = calls.SourceUpstream
 		st := &flightState{}
 		c.flights.Store(flightKey, st)
 		defer c.flights.Delete(flightKey)
@@ -171,6 +186,7 @@ func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]b
 		}
 		return nil, &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: ctx.Err()}
 	case res := <-ch:
+		calls.Source(ctx, source)
 		if res.Err != nil {
 			return nil, res.Err
 		}
@@ -212,6 +228,12 @@ func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
 			return
 		}
 		defer c.Cache.Release(bg, key)
+		if c.Tracer != nil {
+			var span trace.Span
+			bg, span = calls.Start(bg, c.Tracer, c.Service, route)
+			calls.Refresh(bg)
+			defer span.End()
+		}
 		flightKey := c.Service + "\x00" + c.scope(ctx) + "\x00" + rawURL
 		_, _, _ = c.flight.Do(flightKey, func() (any, error) {
 			body, err := c.get(bg, route, rawURL)
@@ -230,6 +252,7 @@ func (c *Client) recordLookup(ctx context.Context, route, outcome string) {
 	if c.Metrics != nil {
 		c.Metrics.CacheLookup(c.Service, route, outcome)
 	}
+	calls.CacheOutcome(ctx, outcome)
 }
 
 // fromEntry answers from a cache entry: a cached 404 is a not-found error.
@@ -269,17 +292,21 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 			}
 			return nil, err
 		}
+		var waited time.Duration // in the governor, for the trace
 		if c.Limiter != nil {
 			st, _ := ctx.Value(flightStateKey{}).(*flightState)
 			if st != nil {
 				st.waitingForBudget.Store(true)
 			}
+			queued := time.Now()
 			err := c.Limiter.Wait(ctx, c.Service)
+			waited = time.Since(queued)
 			if st != nil {
 				st.waitingForBudget.Store(false)
 			}
 			if err != nil {
 				refundCall(ctx)
+				c.traceAttempt(ctx, attempt, waited, err)
 				return nil, err
 			}
 		}
@@ -289,6 +316,7 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 			return nil, err
 		}
 		body, err := c.getOnce(ctx, route, rawURL, token)
+		c.traceAttempt(ctx, attempt, waited, err)
 		if err == nil {
 			return body, nil
 		}
@@ -360,6 +388,7 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	calls.Inject(ctx, req.Header) // traceparent, when ctx is traced
 	if s := requestStats(ctx); s != nil {
 		s.Calls.Add(1)
 	}
@@ -400,6 +429,42 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 		return nil, &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindUnavailable, Err: err}
 	}
 	return body, nil
+}
+
+// endSpan ends a GetJSON span: a 404 is an answer, not a failure.
+func (c *Client) endSpan(span trace.Span, err error) {
+	if IsNotFound(err) {
+		err = nil
+	}
+	_, errType := spanOutcome(err)
+	calls.End(span, err, errType)
+}
+
+// traceAttempt adds one attempt to the call's span, if it has one.
+func (c *Client) traceAttempt(ctx context.Context, attempt int, waited time.Duration, err error) {
+	if c.Tracer == nil {
+		return
+	}
+	status, errType := spanOutcome(err)
+	calls.Attempt(ctx, attempt, waited, status, errType)
+}
+
+// spanOutcome is the HTTP status and error type of a call's result for its
+// span: 200 and "" for success, the upstream error's status (0: none came)
+// and Kind otherwise.
+func spanOutcome(err error) (status int, errType string) {
+	if err == nil {
+		return http.StatusOK, ""
+	}
+	var ue *Error
+	if errors.As(err, &ue) {
+		return ue.Status, ue.Kind.String()
+	}
+	var be *CallBudgetError
+	if errors.As(err, &be) {
+		return 0, "call_budget"
+	}
+	return 0, "_OTHER"
 }
 
 // redactURLError drops the URL from transport errors: it holds ids (personal

@@ -1,0 +1,159 @@
+// Package tracing sets up OpenTelemetry for the gateway: a span per GraphQL
+// operation (Operations) and, through internal/tracing/calls, a span per
+// upstream call, exported over OTLP when the standard OTEL_EXPORTER_OTLP_*
+// variables say where to.
+//
+// Nothing is configured here beyond what OpenTelemetry standardises: the
+// exporter reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _TIMEOUT, _INSECURE,
+// _COMPRESSION and their _TRACES_ variants itself, and the SDK reads
+// OTEL_TRACES_SAMPLER(_ARG), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and
+// OTEL_BSP_*. Without an endpoint the provider is a no-op one and the gateway
+// makes no spans at all.
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/go-logr/logr"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// InstrumentationName names the tracers of the gateway's spans.
+const InstrumentationName = "github.com/orgraph/orgraph"
+
+// The standard variables Setup reads itself; the exporter reads the rest.
+const (
+	envEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	envTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	envProtocol       = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	envTracesProtocol = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	envSDKDisabled    = "OTEL_SDK_DISABLED"
+)
+
+// Setup returns the tracer provider for serviceName and the function that
+// flushes and stops it. When OTEL_EXPORTER_OTLP_ENDPOINT or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (and OTEL_SDK_DISABLED is not
+// "true"), spans go out in batches over OTLP: HTTP/protobuf, or gRPC when
+// OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL is "grpc". Otherwise the provider is
+// a no-op one (see Enabled) and shutdown does nothing.
+//
+// Either way the global propagator becomes W3C TraceContext and Baggage, with
+// which Operations reads a caller's trace context (the upstream client sends
+// only traceparent and tracestate on: see calls.Inject). The SDK's own errors
+// and logs go to log; Setup logs no endpoint, header or URL itself.
+func Setup(ctx context.Context, serviceName string, log *slog.Logger) (provider trace.TracerProvider, shutdown func(context.Context) error, err error) {
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	off := func(context.Context) error { return nil }
+	if os.Getenv(envEndpoint) == "" && os.Getenv(envTracesEndpoint) == "" ||
+		strings.EqualFold(strings.TrimSpace(os.Getenv(envSDKDisabled)), "true") {
+		return noop.NewTracerProvider(), off, nil
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	otel.SetLogger(logr.FromSlogHandler(log.Handler()))
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing: OpenTelemetry error", slog.String("error", err.Error()))
+	}))
+
+	protocol, err := exportProtocol()
+	if err != nil {
+		return nil, nil, err
+	}
+	var exp sdktrace.SpanExporter
+	if protocol == "grpc" {
+		exp, err = otlptracegrpc.New(ctx)
+	} else {
+		exp, err = otlptracehttp.New(ctx)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
+	}
+	attrs := []attribute.KeyValue{attribute.String("service.name", serviceName)}
+	if v := version(); v != "" {
+		attrs = append(attrs, attribute.String("service.version", v))
+	}
+	// Later detectors win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+	// override the built-in name, as the specification asks.
+	res, rerr := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithHost(),
+		resource.WithAttributes(attrs...), resource.WithFromEnv())
+	if rerr != nil {
+		// A partial resource (say, a malformed OTEL_RESOURCE_ATTRIBUTES) still serves.
+		log.Warn("tracing: resource attributes incomplete", slog.String("error", rerr.Error()))
+		if res == nil {
+			res = resource.NewSchemaless(attrs...)
+		}
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	otel.SetTracerProvider(tp)
+	log.Info("tracing: exporting spans over OTLP", slog.String("protocol", protocol))
+	return tp, tp.Shutdown, nil
+}
+
+// exportProtocol is the OTLP protocol the standard variables ask for:
+// "http/protobuf" (the default) or "grpc". http/json is not supported by the
+// Go exporter, so asking for it stops start-up rather than sending nothing.
+func exportProtocol() (string, error) {
+	name, p := envTracesProtocol, os.Getenv(envTracesProtocol)
+	if p == "" {
+		name, p = envProtocol, os.Getenv(envProtocol)
+	}
+	switch strings.TrimSpace(p) {
+	case "", "http/protobuf":
+		return "http/protobuf", nil
+	case "grpc":
+		return "grpc", nil
+	}
+	return "", errors.New(name + ": must be http/protobuf or grpc")
+}
+
+// version is the module version of the binary, else its VCS revision; ""
+// when the build recorded neither.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			return s.Value
+		}
+	}
+	return ""
+}
+
+// Enabled reports whether tp makes spans: false for nil and for a no-op
+// provider, so callers can skip tracing entirely.
+func Enabled(tp trace.TracerProvider) bool {
+	switch tp.(type) {
+	case nil, noop.TracerProvider, *noop.TracerProvider:
+		return false
+	}
+	return true
+}
+
+// Tracer returns tp's tracer for the gateway, nil when tp makes no spans
+// (what upstream.Client.Tracer takes for "off").
+func Tracer(tp trace.TracerProvider) trace.Tracer {
+	if !Enabled(tp) {
+		return nil
+	}
+	return tp.Tracer(InstrumentationName)
+}
