@@ -86,6 +86,12 @@ func NewClient(service string, httpClient *http.Client, tokens TokenSource, time
 		Logger: slog.New(slog.DiscardHandler)}
 }
 
+// flightKey names a call for sharing: the same upstream, credentials and
+// URL, never across credentials.
+func (c *Client) flightKey(ctx context.Context, rawURL string) string {
+	return c.Service + "\x00" + c.scope(ctx) + "\x00" + rawURL
+}
+
 func (c *Client) cacheKey(ctx context.Context, rawURL string) string {
 	return c.Cache.Key(c.Service, c.scope(ctx), rawURL)
 }
@@ -140,7 +146,7 @@ func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte,
 }
 
 func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]byte, error) {
-	flightKey := c.Service + "\x00" + c.scope(ctx) + "\x00" + rawURL
+	flightKey := c.flightKey(ctx, rawURL)
 	began, hasStart := requestStart(ctx)
 	if hasStart {
 		if body, ok := c.recent.get(flightKey, began, c.now()); ok {
@@ -234,7 +240,7 @@ func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
 			calls.Refresh(bg)
 			defer span.End()
 		}
-		flightKey := c.Service + "\x00" + c.scope(ctx) + "\x00" + rawURL
+		flightKey := c.flightKey(ctx, rawURL)
 		_, _, _ = c.flight.Do(flightKey, func() (any, error) {
 			body, err := c.get(bg, route, rawURL)
 			c.keep(bg, route, key, body, err)

@@ -79,12 +79,7 @@ func parseSort(q url.Values) (field string, desc bool, err error) {
 }
 
 func (s *Simulator) listOrganizations(w http.ResponseWriter, q url.Values) {
-	off, err := parseOffset(q, 1000)
-	if err != nil {
-		auth0BadQuery(w, err.Error())
-		return
-	}
-	cp, err := parseCheckpoint(q)
+	off, cp, err := parsePaging(q)
 	if err != nil {
 		auth0BadQuery(w, err.Error())
 		return
@@ -265,12 +260,7 @@ func (s *Simulator) listMembers(w http.ResponseWriter, q url.Values, orgID strin
 	if !checkPathLength(w, orgID, "id (Organization identifier.)", 50) {
 		return
 	}
-	off, err := parseOffset(q, 1000)
-	if err != nil {
-		auth0BadQuery(w, err.Error())
-		return
-	}
-	cp, err := parseCheckpoint(q)
+	off, cp, err := parsePaging(q)
 	if err != nil {
 		auth0BadQuery(w, err.Error())
 		return

@@ -319,23 +319,12 @@ func (d *Dataset) index() {
 		}
 		return a.ID < b.ID
 	})
-	d.orgByID = make(map[string]int, len(d.Organizations))
-	d.orgByName = make(map[string]int, len(d.Organizations))
-	for i, o := range d.Organizations {
-		d.orgByID[o.ID] = i
-		d.orgByName[o.Name] = i
-	}
-	d.userByID = make(map[string]int, len(d.Users))
-	for i, u := range d.Users {
-		d.userByID[u.UserID] = i
-	}
+	d.orgByID = indexBy(d.Organizations, func(o Organization) string { return o.ID })
+	d.orgByName = indexBy(d.Organizations, func(o Organization) string { return o.Name })
+	d.userByID = indexBy(d.Users, func(u User) string { return u.UserID })
 	d.connByID = make(map[string]map[string]int, len(d.Connections))
 	for org, cs := range d.Connections {
-		m := make(map[string]int, len(cs))
-		for i, c := range cs {
-			m[c.ConnectionID] = i
-		}
-		d.connByID[org] = m
+		d.connByID[org] = indexBy(cs, func(c EnabledConnection) string { return c.ConnectionID })
 	}
 	d.memberPos = make(map[string]map[string]int, len(d.Members))
 	d.UserOrganizations = make(map[string][]string)
@@ -355,12 +344,17 @@ func (d *Dataset) index() {
 	}
 	d.groupByID = make(map[string]map[string]int, len(d.Groups))
 	for pid, gs := range d.Groups {
-		m := make(map[string]int, len(gs))
-		for i, g := range gs {
-			m[g.ID] = i
-		}
-		d.groupByID[pid] = m
+		d.groupByID[pid] = indexBy(gs, func(g Group) string { return g.ID })
 	}
+}
+
+// indexBy maps each item's key to its position.
+func indexBy[T any](items []T, key func(T) string) map[string]int {
+	m := make(map[string]int, len(items))
+	for i, it := range items {
+		m[key(it)] = i
+	}
+	return m
 }
 
 type membershipOrder struct {

@@ -100,6 +100,17 @@ func parseCheckpoint(q url.Values) (checkpointParams, error) {
 	return c, err
 }
 
+// parsePaging reads both paging styles of the lists that accept them
+// (organizations, members), offset parameters first, as the upstream checks.
+func parsePaging(q url.Values) (offsetParams, checkpointParams, error) {
+	off, err := parseOffset(q, 1000)
+	if err != nil {
+		return off, checkpointParams{}, err
+	}
+	cp, err := parseCheckpoint(q)
+	return off, cp, err
+}
+
 const cursorTimeLayout = "2006-01-02 15:04:05.000000"
 
 // encodeCursor builds the opaque "next" value exactly as Auth0 does: unpadded standard base64 of
