@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orgraph/orgraph/internal/marshal"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -30,8 +31,6 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
-	Connection() ConnectionResolver
-	Group() GroupResolver
 	Organization() OrganizationResolver
 	OrganizationPage() OrganizationPageResolver
 	Query() QueryResolver
@@ -82,7 +81,7 @@ type ComplexityRoot struct {
 		DisplayName          func(childComplexity int) int
 		ID                   func(childComplexity int) int
 		LastModificationTime func(childComplexity int) int
-		Members              func(childComplexity int) int
+		MemberList           func(childComplexity int) int
 		Name                 func(childComplexity int) int
 		Type                 func(childComplexity int) int
 	}
@@ -93,14 +92,14 @@ type ComplexityRoot struct {
 	}
 
 	Organization struct {
-		Branding    func(childComplexity int) int
-		Connections func(childComplexity int) int
-		DisplayName func(childComplexity int) int
-		Groups      func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Members     func(childComplexity int, first *int, after *string) int
-		Metadata    func(childComplexity int) int
-		Name        func(childComplexity int) int
+		Branding        func(childComplexity int) int
+		Connections     func(childComplexity int) int
+		DisplayName     func(childComplexity int) int
+		Groups          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Members         func(childComplexity int, first *int, after *string) int
+		MetadataEntries func(childComplexity int) int
+		Name            func(childComplexity int) int
 	}
 
 	OrganizationEdge struct {
@@ -153,18 +152,10 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
-type ConnectionResolver interface {
-	Name(ctx context.Context, obj *auth0.EnabledConnection) (string, error)
-	Strategy(ctx context.Context, obj *auth0.EnabledConnection) (string, error)
-}
-type GroupResolver interface {
-	Members(ctx context.Context, obj *identity.Group) ([]identity.DirectoryEntity, error)
-}
 type OrganizationResolver interface {
-	Metadata(ctx context.Context, obj *auth0.Organization) ([]model.MetadataEntry, error)
-	Connections(ctx context.Context, obj *auth0.Organization) ([]auth0.EnabledConnection, error)
-	Groups(ctx context.Context, obj *auth0.Organization) ([]identity.Group, error)
-	Members(ctx context.Context, obj *auth0.Organization, first *int, after *string) (*model.UserPage, error)
+	Connections(ctx context.Context, objs []*auth0.Organization) ([][]auth0.EnabledConnection, error)
+	Groups(ctx context.Context, objs []*auth0.Organization) ([][]identity.Group, error)
+	Members(ctx context.Context, objs []*auth0.Organization, first *int, after *string) ([]*model.UserPage, error)
 }
 type OrganizationPageResolver interface {
 	TotalCount(ctx context.Context, obj *model.OrganizationPage) (*int, error)
@@ -178,10 +169,7 @@ type QueryResolver interface {
 	Group(ctx context.Context, partitionGlobalID string, id string, organizationName *string) (*identity.Group, error)
 }
 type UserResolver interface {
-	Email(ctx context.Context, obj *model.User) (*string, error)
-	Name(ctx context.Context, obj *model.User) (*string, error)
-	Picture(ctx context.Context, obj *model.User) (*string, error)
-	Organizations(ctx context.Context, obj *model.User) ([]auth0.Organization, error)
+	Organizations(ctx context.Context, objs []*model.User) ([][]auth0.Organization, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -363,11 +351,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Group.LastModificationTime(childComplexity), true
 	case "Group.members":
-		if e.ComplexityRoot.Group.Members == nil {
+		if e.ComplexityRoot.Group.MemberList == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Group.Members(childComplexity), true
+		return e.ComplexityRoot.Group.MemberList(childComplexity), true
 	case "Group.name":
 		if e.ComplexityRoot.Group.Name == nil {
 			break
@@ -436,11 +424,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Organization.Members(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Organization.metadata":
-		if e.ComplexityRoot.Organization.Metadata == nil {
+		if e.ComplexityRoot.Organization.MetadataEntries == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Organization.Metadata(childComplexity), true
+		return e.ComplexityRoot.Organization.MetadataEntries(childComplexity), true
 	case "Organization.name":
 		if e.ComplexityRoot.Organization.Name == nil {
 			break
@@ -1624,7 +1612,7 @@ func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.
 			return ec.fieldContext_Connection_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Connection().Name(ctx, obj)
+			return obj.Name(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1635,7 +1623,7 @@ func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Connection_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Connection", field, true, false, "String")
 }
 
 func (ec *executionContext) _Connection_strategy(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
@@ -1647,7 +1635,7 @@ func (ec *executionContext) _Connection_strategy(ctx context.Context, field grap
 			return ec.fieldContext_Connection_strategy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Connection().Strategy(ctx, obj)
+			return obj.Strategy(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -1658,7 +1646,7 @@ func (ec *executionContext) _Connection_strategy(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Connection_strategy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Connection", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Connection", field, true, false, "String")
 }
 
 func (ec *executionContext) _Connection_assignMembershipOnLogin(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
@@ -2153,7 +2141,7 @@ func (ec *executionContext) _Group_members(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Group_members(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Group().Members(ctx, obj)
+			return obj.MemberList(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []identity.DirectoryEntity) graphql.Marshaler {
@@ -2168,7 +2156,7 @@ func (ec *executionContext) fieldContext_Group_members(_ context.Context, field 
 		Object:     "Group",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DirectoryUser(ctx, field)
 		},
@@ -2176,7 +2164,7 @@ func (ec *executionContext) fieldContext_Group_members(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _MetadataEntry_key(ctx context.Context, field graphql.CollectedField, obj *model.MetadataEntry) (ret graphql.Marshaler) {
+func (ec *executionContext) _MetadataEntry_key(ctx context.Context, field graphql.CollectedField, obj *auth0.MetadataEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2199,7 +2187,7 @@ func (ec *executionContext) fieldContext_MetadataEntry_key(_ context.Context, fi
 	return graphql.NewScalarFieldContext("MetadataEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _MetadataEntry_value(ctx context.Context, field graphql.CollectedField, obj *model.MetadataEntry) (ret graphql.Marshaler) {
+func (ec *executionContext) _MetadataEntry_value(ctx context.Context, field graphql.CollectedField, obj *auth0.MetadataEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2332,11 +2320,11 @@ func (ec *executionContext) _Organization_metadata(ctx context.Context, field gr
 			return ec.fieldContext_Organization_metadata(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organization().Metadata(ctx, obj)
+			return obj.MetadataEntries(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.MetadataEntry) graphql.Marshaler {
-			return ec.marshalNMetadataEntry2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐMetadataEntryᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []auth0.MetadataEntry) graphql.Marshaler {
+			return ec.marshalNMetadataEntry2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐMetadataEntryᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2347,7 +2335,7 @@ func (ec *executionContext) fieldContext_Organization_metadata(_ context.Context
 		Object:     "Organization",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MetadataEntry(ctx, field)
 		},
@@ -2364,7 +2352,7 @@ func (ec *executionContext) _Organization_connections(ctx context.Context, field
 			return ec.fieldContext_Organization_connections(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organization().Connections(ctx, obj)
+			return ec.resolveBatch_Organization_connections(ctx, field, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -2404,6 +2392,29 @@ func (ec *executionContext) fieldContext_Organization_connections(_ context.Cont
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Organization_connections(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (any, error) {
+	resolver := ec.Resolvers.Organization()
+	if batch, ok := graphql.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Connections(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[[]auth0.EnabledConnection](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Organization.connections",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Connections(ctx, []*auth0.Organization{obj})
+	return graphql.ResolveBatchSingleResult[[]auth0.EnabledConnection](
+		ctx,
+		results,
+		err,
+		"Organization.connections",
+	)
+}
 
 func (ec *executionContext) _Organization_groups(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2414,7 +2425,7 @@ func (ec *executionContext) _Organization_groups(ctx context.Context, field grap
 			return ec.fieldContext_Organization_groups(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organization().Groups(ctx, obj)
+			return ec.resolveBatch_Organization_groups(ctx, field, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -2454,6 +2465,29 @@ func (ec *executionContext) fieldContext_Organization_groups(_ context.Context, 
 	}
 	return fc, nil
 }
+func (ec *executionContext) resolveBatch_Organization_groups(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (any, error) {
+	resolver := ec.Resolvers.Organization()
+	if batch, ok := graphql.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Groups(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[[]identity.Group](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Organization.groups",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Groups(ctx, []*auth0.Organization{obj})
+	return graphql.ResolveBatchSingleResult[[]identity.Group](
+		ctx,
+		results,
+		err,
+		"Organization.groups",
+	)
+}
 
 func (ec *executionContext) _Organization_members(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -2464,8 +2498,7 @@ func (ec *executionContext) _Organization_members(ctx context.Context, field gra
 			return ec.fieldContext_Organization_members(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Organization().Members(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.resolveBatch_Organization_members(ctx, field, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -2515,6 +2548,30 @@ func (ec *executionContext) fieldContext_Organization_members(ctx context.Contex
 		return fc, err
 	}
 	return fc, nil
+}
+func (ec *executionContext) resolveBatch_Organization_members(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (any, error) {
+	resolver := ec.Resolvers.Organization()
+	fc := graphql.GetFieldContext(ctx)
+	if batch, ok := graphql.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Members(ctx, batch.Parents, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		})
+		return graphql.ResolveBatchGroupResult[*model.UserPage](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"Organization.members",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Members(ctx, []*auth0.Organization{obj}, fc.Args["first"].(*int), fc.Args["after"].(*string))
+	return graphql.ResolveBatchSingleResult[*model.UserPage](
+		ctx,
+		results,
+		err,
+		"Organization.members",
+	)
 }
 
 func (ec *executionContext) _OrganizationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.OrganizationEdge) (ret graphql.Marshaler) {
@@ -3199,7 +3256,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_User_email(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().Email(ctx, obj)
+			return obj.Email(), nil
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -3228,7 +3285,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "String")
+	return graphql.NewScalarFieldContext("User", field, true, false, "String")
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
@@ -3240,7 +3297,7 @@ func (ec *executionContext) _User_name(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_User_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().Name(ctx, obj)
+			return obj.Name(), nil
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -3269,7 +3326,7 @@ func (ec *executionContext) _User_name(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_User_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "String")
+	return graphql.NewScalarFieldContext("User", field, true, false, "String")
 }
 
 func (ec *executionContext) _User_picture(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
@@ -3281,7 +3338,7 @@ func (ec *executionContext) _User_picture(ctx context.Context, field graphql.Col
 			return ec.fieldContext_User_picture(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().Picture(ctx, obj)
+			return obj.Picture(), nil
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -3310,7 +3367,7 @@ func (ec *executionContext) _User_picture(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_User_picture(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "String")
+	return graphql.NewScalarFieldContext("User", field, true, false, "String")
 }
 
 func (ec *executionContext) _User_organizations(ctx context.Context, field graphql.CollectedField, obj *model.User) (ret graphql.Marshaler) {
@@ -3322,7 +3379,7 @@ func (ec *executionContext) _User_organizations(ctx context.Context, field graph
 			return ec.fieldContext_User_organizations(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().Organizations(ctx, obj)
+			return ec.resolveBatch_User_organizations(ctx, field, obj)
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -3361,6 +3418,29 @@ func (ec *executionContext) fieldContext_User_organizations(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+func (ec *executionContext) resolveBatch_User_organizations(ctx context.Context, field graphql.CollectedField, obj *model.User) (any, error) {
+	resolver := ec.Resolvers.User()
+	if batch, ok := graphql.BatchParentsFor[*model.User](ctx, "User"); ok {
+		result := batch.FieldResult(field, func() (any, error) {
+			return resolver.Organizations(ctx, batch.Parents)
+		})
+		return graphql.ResolveBatchGroupResult[[]auth0.Organization](
+			ctx,
+			batch.Index,
+			len(batch.Parents),
+			result,
+			"User.organizations",
+			batch.IndexMap,
+		)
+	}
+	results, err := resolver.Organizations(ctx, []*model.User{obj})
+	return graphql.ResolveBatchSingleResult[[]auth0.Organization](
+		ctx,
+		results,
+		err,
+		"User.organizations",
+	)
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.UserEdge) (ret graphql.Marshaler) {
@@ -4598,16 +4678,19 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 var brandingImplementors = []string{"Branding"}
 
 func (ec *executionContext) _Branding(ctx context.Context, sel ast.SelectionSet, obj *auth0.Branding) graphql.Marshaler {
+	if m := ec.plainBranding(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, brandingImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Branding")
 		case "logoUrl":
-			out.Values[i] = ec._Branding_logoUrl(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.LogoURL)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -4636,21 +4719,24 @@ func (ec *executionContext) _Branding(ctx context.Context, sel ast.SelectionSet,
 var brandingColorsImplementors = []string{"BrandingColors"}
 
 func (ec *executionContext) _BrandingColors(ctx context.Context, sel ast.SelectionSet, obj *auth0.BrandingColors) graphql.Marshaler {
+	if m := ec.plainBrandingColors(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, brandingColorsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("BrandingColors")
 		case "primary":
-			out.Values[i] = ec._BrandingColors_primary(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.Primary)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "pageBackground":
-			out.Values[i] = ec._BrandingColors_pageBackground(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.PageBackground)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -4674,45 +4760,46 @@ func (ec *executionContext) _BrandingColors(ctx context.Context, sel ast.Selecti
 var connectionImplementors = []string{"Connection"}
 
 func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSet, obj *auth0.EnabledConnection) graphql.Marshaler {
+	if m := ec.plainConnection(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, connectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Connection")
 		case "id":
-			out.Values[i] = ec._Connection_id(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.ConnectionID)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Connection_name(ctx, field, obj)
-				})
-		case "strategy":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Connection_strategy(ctx, field, obj)
-				})
-		case "assignMembershipOnLogin":
-			out.Values[i] = ec._Connection_assignMembershipOnLogin(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.Name())
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
+			}
+		case "strategy":
+			out.Values[i] = marshal.StringValue(obj.Strategy())
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignMembershipOnLogin":
+			out.Values[i] = marshal.BoolValue(obj.AssignMembershipOnLogin)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		case "showAsButton":
-			out.Values[i] = ec._Connection_showAsButton(ctx, field, obj)
+			out.Values[i] = marshal.BoolPtrValue(obj.ShowAsButton)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "isSignupEnabled":
-			out.Values[i] = ec._Connection_isSignupEnabled(ctx, field, obj)
+			out.Values[i] = marshal.BoolPtrValue(obj.IsSignupEnabled)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4734,71 +4821,74 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 var directoryUserImplementors = []string{"DirectoryUser"}
 
 func (ec *executionContext) _DirectoryUser(ctx context.Context, sel ast.SelectionSet, obj *identity.DirectoryEntity) graphql.Marshaler {
+	if m := ec.plainDirectoryUser(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, directoryUserImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("DirectoryUser")
 		case "identifier":
-			out.Values[i] = ec._DirectoryUser_identifier(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.Identifier)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "objectType":
-			out.Values[i] = ec._DirectoryUser_objectType(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.ObjectType)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "name":
-			out.Values[i] = ec._DirectoryUser_name(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.Name)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "firstName":
-			out.Values[i] = ec._DirectoryUser_firstName(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.FirstName)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "lastName":
-			out.Values[i] = ec._DirectoryUser_lastName(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.LastName)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "displayName":
-			out.Values[i] = ec._DirectoryUser_displayName(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.DisplayName)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "email":
-			out.Values[i] = ec._DirectoryUser_email(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.Email)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "source":
-			out.Values[i] = ec._DirectoryUser_source(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.Source)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "jobTitle":
-			out.Values[i] = ec._DirectoryUser_jobTitle(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.JobTitle)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "companyName":
-			out.Values[i] = ec._DirectoryUser_companyName(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.CompanyName)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "city":
-			out.Values[i] = ec._DirectoryUser_city(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.City)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "department":
-			out.Values[i] = ec._DirectoryUser_department(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.Department)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -4822,50 +4912,52 @@ func (ec *executionContext) _DirectoryUser(ctx context.Context, sel ast.Selectio
 var groupImplementors = []string{"Group"}
 
 func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, obj *identity.Group) graphql.Marshaler {
+	if m := ec.plainGroup(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, groupImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Group")
 		case "id":
-			out.Values[i] = ec._Group_id(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.ID)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
-			out.Values[i] = ec._Group_name(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.Name)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "displayName":
-			out.Values[i] = ec._Group_displayName(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.DisplayName)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "type":
 			out.Values[i] = ec._Group_type(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "creationTime":
 			out.Values[i] = ec._Group_creationTime(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "lastModificationTime":
 			out.Values[i] = ec._Group_lastModificationTime(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "members":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Group_members(ctx, field, obj)
-				})
+			out.Values[i] = ec._Group_members(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4885,22 +4977,25 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 
 var metadataEntryImplementors = []string{"MetadataEntry"}
 
-func (ec *executionContext) _MetadataEntry(ctx context.Context, sel ast.SelectionSet, obj *model.MetadataEntry) graphql.Marshaler {
+func (ec *executionContext) _MetadataEntry(ctx context.Context, sel ast.SelectionSet, obj *auth0.MetadataEntry) graphql.Marshaler {
+	if m := ec.plainMetadataEntry(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, metadataEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("MetadataEntry")
 		case "key":
-			out.Values[i] = ec._MetadataEntry_key(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.Key)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "value":
-			out.Values[i] = ec._MetadataEntry_value(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.Value)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -4927,23 +5022,23 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Organization")
 		case "id":
-			out.Values[i] = ec._Organization_id(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.ID)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Organization_name(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.Name)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "displayName":
-			out.Values[i] = ec._Organization_displayName(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.DisplayName)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -4953,11 +5048,10 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "metadata":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Organization_metadata(ctx, field, obj)
-				})
+			out.Values[i] = ec._Organization_metadata(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "connections":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -4999,13 +5093,13 @@ func (ec *executionContext) _OrganizationEdge(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("OrganizationEdge")
 		case "cursor":
-			out.Values[i] = ec._OrganizationEdge_cursor(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.Cursor)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5037,7 +5131,7 @@ func (ec *executionContext) _OrganizationPage(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationPageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5083,21 +5177,24 @@ func (ec *executionContext) _OrganizationPage(ctx context.Context, sel ast.Selec
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
+	if m := ec.plainPageInfo(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("PageInfo")
 		case "hasNextPage":
-			out.Values[i] = ec._PageInfo_hasNextPage(ctx, field, obj)
+			out.Values[i] = marshal.BoolValue(obj.HasNextPage)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "endCursor":
-			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
+			out.Values[i] = marshal.StringPtrValue(obj.EndCursor)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -5127,7 +5224,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -5210,34 +5307,31 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("User")
 		case "id":
-			out.Values[i] = ec._User_id(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.ID)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._User_email(ctx, field, obj)
-				})
+			out.Values[i] = ec._User_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._User_name(ctx, field, obj)
-				})
+			out.Values[i] = ec._User_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "picture":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._User_picture(ctx, field, obj)
-				})
+			out.Values[i] = ec._User_picture(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "organizations":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -5267,13 +5361,13 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("UserEdge")
 		case "cursor":
-			out.Values[i] = ec._UserEdge_cursor(ctx, field, obj)
+			out.Values[i] = marshal.StringValue(obj.Cursor)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5305,7 +5399,7 @@ func (ec *executionContext) _UserPage(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, userPageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5348,7 +5442,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5401,7 +5495,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5449,7 +5543,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5507,7 +5601,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5565,7 +5659,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5623,7 +5717,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := marshal.Deferred(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -5727,7 +5821,10 @@ func (ec *executionContext) marshalNDirectoryUser2githubᚗcomᚋorgraphᚋorgra
 }
 
 func (ec *executionContext) marshalNDirectoryUser2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐDirectoryEntityᚄ(ctx context.Context, sel ast.SelectionSet, v []identity.DirectoryEntity) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	if m := ec.plainListDirectoryUser(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := marshal.List(ctx, waitingFields, "DirectoryUser", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDirectoryUser2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐDirectoryEntity(ctx, sel, v[i])
@@ -5760,15 +5857,18 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) marshalNMetadataEntry2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐMetadataEntry(ctx context.Context, sel ast.SelectionSet, v model.MetadataEntry) graphql.Marshaler {
+func (ec *executionContext) marshalNMetadataEntry2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐMetadataEntry(ctx context.Context, sel ast.SelectionSet, v auth0.MetadataEntry) graphql.Marshaler {
 	return ec._MetadataEntry(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNMetadataEntry2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐMetadataEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MetadataEntry) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+func (ec *executionContext) marshalNMetadataEntry2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐMetadataEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []auth0.MetadataEntry) graphql.Marshaler {
+	if m := ec.plainListMetadataEntry(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := marshal.List(ctx, waitingFields, "MetadataEntry", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMetadataEntry2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐMetadataEntry(ctx, sel, v[i])
+		return ec.marshalNMetadataEntry2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐMetadataEntry(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -5785,7 +5885,8 @@ func (ec *executionContext) marshalNOrganization2githubᚗcomᚋorgraphᚋorgrap
 }
 
 func (ec *executionContext) marshalNOrganization2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganizationᚄ(ctx context.Context, sel ast.SelectionSet, v []auth0.Organization) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ctx = graphql.WithBatchParentValues(ctx, "Organization", v)
+	ret := marshal.List(ctx, waitingFields, "Organization", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrganization2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganization(ctx, sel, v[i])
@@ -5813,7 +5914,7 @@ func (ec *executionContext) marshalNOrganizationEdge2githubᚗcomᚋorgraphᚋor
 }
 
 func (ec *executionContext) marshalNOrganizationEdge2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐOrganizationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OrganizationEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "OrganizationEdge", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrganizationEdge2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐOrganizationEdge(ctx, sel, v[i])
@@ -5851,7 +5952,8 @@ func (ec *executionContext) marshalNUser2githubᚗcomᚋorgraphᚋorgraphᚋgrap
 }
 
 func (ec *executionContext) marshalNUser2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []model.User) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ctx = graphql.WithBatchParentValues(ctx, "User", v)
+	ret := marshal.List(ctx, waitingFields, "User", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUser2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUser(ctx, sel, v[i])
@@ -5879,7 +5981,7 @@ func (ec *executionContext) marshalNUserEdge2githubᚗcomᚋorgraphᚋorgraphᚋ
 }
 
 func (ec *executionContext) marshalNUserEdge2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.UserEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "UserEdge", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserEdge2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserEdge(ctx, sel, v[i])
@@ -5899,7 +6001,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__Directive", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -5943,7 +6045,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__DirectiveLocation", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -5971,7 +6073,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__InputValue", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -5999,7 +6101,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__Type", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -6084,7 +6186,10 @@ func (ec *executionContext) marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgra
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	if m := ec.plainListConnection(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := marshal.List(ctx, waitingFields, "Connection", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConnection2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnection(ctx, sel, v[i])
@@ -6115,7 +6220,10 @@ func (ec *executionContext) marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	if m := ec.plainListGroup(ctx, sel, v); m != nil {
+		return m
+	}
+	ret := marshal.List(ctx, waitingFields, "Group", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNGroup2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx, sel, v[i])
@@ -6189,7 +6297,8 @@ func (ec *executionContext) marshalOOrganization2ᚕgithubᚗcomᚋorgraphᚋorg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ctx = graphql.WithBatchParentValues(ctx, "Organization", v)
+	ret := marshal.List(ctx, waitingFields, "Organization", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOrganization2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganization(ctx, sel, v[i])
@@ -6266,7 +6375,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__EnumValue", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -6285,7 +6394,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__Field", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -6304,7 +6413,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__InputValue", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -6323,7 +6432,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshal.List(ctx, waitingFields, "__Type", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -9,17 +9,202 @@ import (
 	"github.com/orgraph/orgraph/internal/apperr"
 	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/auth0"
+	"github.com/orgraph/orgraph/internal/identity"
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/pager"
 )
 
-// nonNil turns a nil list (an upstream 404 on a list edge) into an empty one,
-// because the schema's lists are non-null.
+// withLoaders runs f with the request's loaders.
+func withLoaders[V any](ctx context.Context, f func(*loaders.Loaders) (V, error)) (V, error) {
+	l, err := loaders.For(ctx)
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return f(l)
+}
+
+func organizationID(o *auth0.Organization) string { return o.ID }
+
+func userID(u *model.User) string { return u.ID }
+
+// byParent answers a batch resolver: every parent of a list at once, as one
+// level of keys in one lookup (many), or, for a parent that is not in a
+// list, through the single-key loader (one), which batches it with its
+// siblings. A parent whose value does not exist gets an empty list: the
+// schema's relation lists are lists of what there is. Per-parent errors go
+// back as a graphql.BatchErrorList, each on its own parent's path.
+func byParent[P any, K comparable, V any](ctx context.Context, parents []*P, key func(*P) K,
+	one func(*loaders.Loaders, context.Context, K) ([]V, error),
+	many func(*loaders.Loaders, context.Context, []K) ([][]V, []error)) ([][]V, error) {
+	l, err := loaders.For(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(parents) == 1 {
+		v, err := one(l, ctx, key(parents[0]))
+		if err != nil {
+			return [][]V{nil}, graphql.BatchErrorList{err}
+		}
+		return [][]V{nonNil(v)}, nil
+	}
+	keys := make([]K, len(parents))
+	for i, p := range parents {
+		keys[i] = key(p)
+	}
+	values, errs := many(l, ctx, keys)
+	for i := range values {
+		if errs == nil || errs[i] == nil {
+			values[i] = nonNil(values[i])
+		}
+	}
+	if errs != nil {
+		return values, graphql.BatchErrorList(errs)
+	}
+	return values, nil
+}
+
+// nonNil turns a nil list (an upstream 404 on a list edge) into an empty one.
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}
 	return s
+}
+
+// groupsOf answers Organization.groups for a level of organizations: those
+// linked to a UiPath partition through their metadata get its groups (a
+// partition shared by several is read once), the others an empty list.
+func (r *Resolver) groupsOf(ctx context.Context, orgs []*auth0.Organization) ([][]identity.Group, error) {
+	l, err := loaders.For(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]identity.Group, len(orgs))
+	var keys []identity.PartitionKey
+	var at []int
+	for i, o := range orgs {
+		out[i] = []identity.Group{}
+		if key, ok := r.partitionOf(l, o); ok {
+			keys = append(keys, key)
+			at = append(at, i)
+		}
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if len(orgs) == 1 {
+		groups, err := l.GroupsByPartition(ctx, keys[0])
+		if err != nil {
+			return [][]identity.Group{nil}, graphql.BatchErrorList{err}
+		}
+		return [][]identity.Group{nonNil(groups)}, nil
+	}
+	groups, errs := l.GroupsOfPartitions(ctx, keys)
+	var batchErrs graphql.BatchErrorList
+	for j, i := range at {
+		if errs != nil && errs[j] != nil {
+			if batchErrs == nil {
+				batchErrs = make(graphql.BatchErrorList, len(orgs))
+			}
+			batchErrs[i], out[i] = errs[j], nil
+			continue
+		}
+		out[i] = nonNil(groups[j])
+	}
+	if batchErrs != nil {
+		return out, batchErrs
+	}
+	return out, nil
+}
+
+// membersOf answers Organization.members for a level of organizations: the
+// first page of each is read in one lookup, then each is paged on its own
+// (a page past the first is rare: first is at most 100).
+func membersOf(ctx context.Context, orgs []*auth0.Organization, first *int, after *string) ([]*model.UserPage, error) {
+	n, cur, err := pageArgs(pager.KindMembers, first, after)
+	if err != nil {
+		return nil, err
+	}
+	l, err := loaders.For(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(orgs) > 1 {
+		from, take := pager.FirstFetch(n, cur)
+		keys := make([]auth0.MembersKey, len(orgs))
+		for i, o := range orgs {
+			keys[i] = auth0.MembersKey{OrganizationID: o.ID, From: from, Take: take}
+		}
+		l.PrimeMembersPages(ctx, keys)
+	}
+	out := make([]*model.UserPage, len(orgs))
+	var errs graphql.BatchErrorList
+	for i, o := range orgs {
+		page, err := pager.Collect(ctx, pager.KindMembers, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Member, string, error) {
+			p, err := l.MembersPage(ctx, auth0.MembersKey{OrganizationID: o.ID, From: from, Take: take})
+			return p.Members, p.Next, err
+		})
+		if err != nil {
+			if errs == nil {
+				errs = make(graphql.BatchErrorList, len(orgs))
+			}
+			errs[i] = err
+			continue
+		}
+		out[i] = userPage(page)
+	}
+	if errs != nil {
+		return out, errs
+	}
+	return out, nil
+}
+
+// organizationsPage answers Query.organizations: Relay paging over
+// checkpoint pages.
+func organizationsPage(ctx context.Context, first *int, after *string) (*model.OrganizationPage, error) {
+	n, cur, err := pageArgs(pager.KindOrganizations, first, after)
+	if err != nil {
+		return nil, err
+	}
+	return withLoaders(ctx, func(l *loaders.Loaders) (*model.OrganizationPage, error) {
+		page, err := pager.Collect(ctx, pager.KindOrganizations, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Organization, string, error) {
+			p, err := l.OrganizationsPage(ctx, auth0.PageKey{From: from, Take: take})
+			return p.Organizations, p.Next, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return organizationPage(page), nil
+	})
+}
+
+// lookUp validates a text argument and loads by it.
+func lookUp[V any](ctx context.Context, arg, v string, max int, load func(*loaders.Loaders, context.Context, string) (V, error)) (V, error) {
+	if err := checkText(arg, v, max); err != nil {
+		var zero V
+		return zero, err
+	}
+	return withLoaders(ctx, func(l *loaders.Loaders) (V, error) { return load(l, ctx, v) })
+}
+
+// userByID answers Query.user: the profile is read first, and only when a
+// profile field is selected and allowed, so the profile fields themselves
+// resolve inline; a user that does not exist is then null.
+func userByID(ctx context.Context, id string) (*model.User, error) {
+	if err := checkText("id", id, maxUserID); err != nil {
+		return nil, err
+	}
+	if !selectsProfile(ctx) {
+		return &model.User{ID: id}, nil
+	}
+	return withLoaders(ctx, func(l *loaders.Loaders) (*model.User, error) {
+		profile, err := l.UserProfileByID(ctx, id)
+		if err != nil || profile == nil {
+			return nil, err
+		}
+		return &model.User{ID: id, Profile: profile}, nil
+	})
 }
 
 func organizationPage(p pager.Page[auth0.Organization]) *model.OrganizationPage {
@@ -78,30 +263,17 @@ func selectsProfile(ctx context.Context) bool {
 	return false
 }
 
-// profile returns the user's profile, loading it when the user arrived
-// without one. A user that does not exist has a nil profile.
-func profile(ctx context.Context, u *model.User) (*auth0.User, error) {
-	if u.Profile != nil {
-		return u.Profile, nil
-	}
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return l.UserProfileByID(ctx, u.ID)
-}
-
 // partitionOf finds the UiPath partition an organization links to through
 // its metadata (design §1), and whether there is one.
-func (r *Resolver) partitionOf(l *loaders.Loaders, org *auth0.Organization) (loaders.PartitionKey, bool) {
+func (r *Resolver) partitionOf(l *loaders.Loaders, org *auth0.Organization) (identity.PartitionKey, bool) {
 	if !l.GroupsEnabled() {
-		return loaders.PartitionKey{}, false
+		return identity.PartitionKey{}, false
 	}
 	pid, ok := org.MetadataValue(r.PartitionMetadataKey)
 	if !ok {
-		return loaders.PartitionKey{}, false
+		return identity.PartitionKey{}, false
 	}
-	key := loaders.PartitionKey{PartitionID: pid}
+	key := identity.PartitionKey{PartitionID: pid}
 	if l.GroupsNeedOrganizationName() {
 		name, ok := org.MetadataValue(r.OrganizationMetadataKey)
 		if !ok {
@@ -115,14 +287,14 @@ func (r *Resolver) partitionOf(l *loaders.Loaders, org *auth0.Organization) (loa
 // partitionArgs validates the arguments of the top-level group queries. The
 // organization name is dropped when the base URL does not use it, so the
 // same partition asked with and without a name is one fetch.
-func partitionArgs(l *loaders.Loaders, partitionID string, organizationName *string) (loaders.PartitionKey, error) {
+func partitionArgs(l *loaders.Loaders, partitionID string, organizationName *string) (identity.PartitionKey, error) {
 	if !l.GroupsEnabled() {
-		return loaders.PartitionKey{}, apperr.BadInput("groups are not enabled on this gateway")
+		return identity.PartitionKey{}, apperr.BadInput("groups are not enabled on this gateway")
 	}
 	if err := checkUUID("partitionGlobalId", partitionID); err != nil {
-		return loaders.PartitionKey{}, err
+		return identity.PartitionKey{}, err
 	}
-	key := loaders.PartitionKey{PartitionID: partitionID}
+	key := identity.PartitionKey{PartitionID: partitionID}
 	if !l.GroupsNeedOrganizationName() {
 		if organizationName != nil {
 			return key, checkText("organizationName", *organizationName, maxUiPathOrgName)

@@ -3,7 +3,7 @@
 // and maps the answer. It never builds an upstream URL.
 package graph
 
-//go:generate go tool gqlgen generate
+//go:generate go run ../cmd/gqlgen
 
 // Resolver is the root resolver; it carries configuration only. Per-request
 // state (the loaders) travels in the context.

@@ -12,225 +12,80 @@ import (
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/identity"
 	"github.com/orgraph/orgraph/internal/loaders"
-	"github.com/orgraph/orgraph/internal/pager"
 )
 
-// Name is the resolver for the name field.
-func (r *connectionResolver) Name(ctx context.Context, obj *auth0.EnabledConnection) (string, error) {
-	return obj.Connection.Name, nil
+// Connections is the batch resolver for the connections field.
+func (r *organizationResolver) Connections(ctx context.Context, objs []*auth0.Organization) ([][]auth0.EnabledConnection, error) {
+	return byParent(ctx, objs, organizationID, (*loaders.Loaders).ConnectionsByOrganizationID, (*loaders.Loaders).ConnectionsOfOrganizations)
 }
 
-// Strategy is the resolver for the strategy field.
-func (r *connectionResolver) Strategy(ctx context.Context, obj *auth0.EnabledConnection) (string, error) {
-	return obj.Connection.Strategy, nil
+// Groups is the batch resolver for the groups field.
+func (r *organizationResolver) Groups(ctx context.Context, objs []*auth0.Organization) ([][]identity.Group, error) {
+	return r.groupsOf(ctx, objs)
 }
 
-// Members is the resolver for the members field.
-func (r *groupResolver) Members(ctx context.Context, obj *identity.Group) ([]identity.DirectoryEntity, error) {
-	return nonNil(obj.Members), nil
-}
-
-// Metadata is the resolver for the metadata field.
-func (r *organizationResolver) Metadata(ctx context.Context, obj *auth0.Organization) ([]model.MetadataEntry, error) {
-	keys := obj.MetadataKeys()
-	entries := make([]model.MetadataEntry, len(keys))
-	for i, k := range keys {
-		entries[i] = model.MetadataEntry{Key: k, Value: obj.Metadata[k]}
-	}
-	return entries, nil
-}
-
-// Connections is the resolver for the connections field.
-func (r *organizationResolver) Connections(ctx context.Context, obj *auth0.Organization) ([]auth0.EnabledConnection, error) {
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	conns, err := l.ConnectionsByOrganizationID(ctx, obj.ID)
-	return nonNil(conns), err
-}
-
-// Groups is the resolver for the groups field.
-func (r *organizationResolver) Groups(ctx context.Context, obj *auth0.Organization) ([]identity.Group, error) {
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key, ok := r.partitionOf(l, obj)
-	if !ok {
-		return []identity.Group{}, nil
-	}
-	groups, err := l.GroupsByPartition(ctx, key)
-	return nonNil(groups), err
-}
-
-// Members is the resolver for the members field.
-func (r *organizationResolver) Members(ctx context.Context, obj *auth0.Organization, first *int, after *string) (*model.UserPage, error) {
-	n, cur, err := pageArgs(pager.KindMembers, first, after)
-	if err != nil {
-		return nil, err
-	}
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	page, err := pager.Collect(ctx, pager.KindMembers, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Member, string, error) {
-		p, err := l.MembersByOrganization(ctx, loaders.MembersKey{OrganizationID: obj.ID, From: from, Take: take})
-		return p.Members, p.Next, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return userPage(page), nil
+// Members is the batch resolver for the members field.
+func (r *organizationResolver) Members(ctx context.Context, objs []*auth0.Organization, first *int, after *string) ([]*model.UserPage, error) {
+	return membersOf(ctx, objs, first, after)
 }
 
 // TotalCount is the resolver for the totalCount field.
 func (r *organizationPageResolver) TotalCount(ctx context.Context, obj *model.OrganizationPage) (*int, error) {
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, err := l.OrganizationCount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &n, nil
+	return withLoaders(ctx, func(l *loaders.Loaders) (*int, error) {
+		n, err := l.OrganizationCount(ctx)
+		return &n, err
+	})
 }
 
 // Organizations is the resolver for the organizations field.
 func (r *queryResolver) Organizations(ctx context.Context, first *int, after *string) (*model.OrganizationPage, error) {
-	n, cur, err := pageArgs(pager.KindOrganizations, first, after)
-	if err != nil {
-		return nil, err
-	}
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	page, err := pager.Collect(ctx, pager.KindOrganizations, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Organization, string, error) {
-		p, err := l.OrganizationsPage(ctx, from, take)
-		return p.Organizations, p.Next, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return organizationPage(page), nil
+	return organizationsPage(ctx, first, after)
 }
 
 // Organization is the resolver for the organization field.
 func (r *queryResolver) Organization(ctx context.Context, id string) (*auth0.Organization, error) {
-	if err := checkText("id", id, maxOrganizationID); err != nil {
-		return nil, err
-	}
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return l.OrganizationByID(ctx, id)
+	return lookUp(ctx, "id", id, maxOrganizationID, (*loaders.Loaders).OrganizationByID)
 }
 
 // OrganizationByName is the resolver for the organizationByName field.
 func (r *queryResolver) OrganizationByName(ctx context.Context, name string) (*auth0.Organization, error) {
-	if err := checkText("name", name, maxOrganizationName); err != nil {
-		return nil, err
-	}
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return l.OrganizationByName(ctx, name)
+	return lookUp(ctx, "name", name, maxOrganizationName, (*loaders.Loaders).OrganizationByName)
 }
 
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error) {
-	if err := checkText("id", id, maxUserID); err != nil {
-		return nil, err
-	}
-	if !selectsProfile(ctx) {
-		return &model.User{ID: id}, nil
-	}
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	profile, err := l.UserProfileByID(ctx, id)
-	if err != nil || profile == nil {
-		return nil, err
-	}
-	return &model.User{ID: id, Profile: profile}, nil
+	return userByID(ctx, id)
 }
 
 // Groups is the resolver for the groups field.
 func (r *queryResolver) Groups(ctx context.Context, partitionGlobalID string, organizationName *string) ([]identity.Group, error) {
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key, err := partitionArgs(l, partitionGlobalID, organizationName)
-	if err != nil {
-		return nil, err
-	}
-	return l.GroupsByPartition(ctx, key)
+	return withLoaders(ctx, func(l *loaders.Loaders) ([]identity.Group, error) {
+		key, err := partitionArgs(l, partitionGlobalID, organizationName)
+		if err != nil {
+			return nil, err
+		}
+		return l.GroupsByPartition(ctx, key)
+	})
 }
 
 // Group is the resolver for the group field.
 func (r *queryResolver) Group(ctx context.Context, partitionGlobalID string, id string, organizationName *string) (*identity.Group, error) {
-	if err := checkUUID("id", id); err != nil {
-		return nil, err
-	}
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key, err := partitionArgs(l, partitionGlobalID, organizationName)
-	if err != nil {
-		return nil, err
-	}
-	return l.GroupByID(ctx, loaders.GroupKey{OrganizationName: key.OrganizationName, PartitionID: key.PartitionID, GroupID: id})
+	return withLoaders(ctx, func(l *loaders.Loaders) (*identity.Group, error) {
+		if err := checkUUID("id", id); err != nil {
+			return nil, err
+		}
+		key, err := partitionArgs(l, partitionGlobalID, organizationName)
+		if err != nil {
+			return nil, err
+		}
+		return l.GroupByID(ctx, identity.GroupKey{OrganizationName: key.OrganizationName, PartitionID: key.PartitionID, GroupID: id})
+	})
 }
 
-// Email is the resolver for the email field.
-func (r *userResolver) Email(ctx context.Context, obj *model.User) (*string, error) {
-	p, err := profile(ctx, obj)
-	if p == nil {
-		return nil, err
-	}
-	return p.Email, err
+// Organizations is the batch resolver for the organizations field.
+func (r *userResolver) Organizations(ctx context.Context, objs []*model.User) ([][]auth0.Organization, error) {
+	return byParent(ctx, objs, userID, (*loaders.Loaders).OrganizationsByUserID, (*loaders.Loaders).OrganizationsOfUsers)
 }
-
-// Name is the resolver for the name field.
-func (r *userResolver) Name(ctx context.Context, obj *model.User) (*string, error) {
-	p, err := profile(ctx, obj)
-	if p == nil {
-		return nil, err
-	}
-	return p.Name, err
-}
-
-// Picture is the resolver for the picture field.
-func (r *userResolver) Picture(ctx context.Context, obj *model.User) (*string, error) {
-	p, err := profile(ctx, obj)
-	if p == nil {
-		return nil, err
-	}
-	return p.Picture, err
-}
-
-// Organizations is the resolver for the organizations field.
-func (r *userResolver) Organizations(ctx context.Context, obj *model.User) ([]auth0.Organization, error) {
-	l, err := loaders.For(ctx)
-	if err != nil {
-		return nil, err
-	}
-	orgs, err := l.OrganizationsByUserID(ctx, obj.ID)
-	return nonNil(orgs), err
-}
-
-// Connection returns ConnectionResolver implementation.
-func (r *Resolver) Connection() ConnectionResolver { return &connectionResolver{r} }
-
-// Group returns GroupResolver implementation.
-func (r *Resolver) Group() GroupResolver { return &groupResolver{r} }
 
 // Organization returns OrganizationResolver implementation.
 func (r *Resolver) Organization() OrganizationResolver { return &organizationResolver{r} }
@@ -245,8 +100,6 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
-	connectionResolver       struct{ *Resolver }
-	groupResolver            struct{ *Resolver }
 	organizationResolver     struct{ *Resolver }
 	organizationPageResolver struct{ *Resolver }
 	queryResolver            struct{ *Resolver }

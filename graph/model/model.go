@@ -8,12 +8,37 @@ import (
 	"github.com/orgraph/orgraph/internal/auth0"
 )
 
-// User is a user as far as the gateway knows it. Profile is nil until a
-// profile field is asked for; a user listed as a member arrives with the
-// profile fields the member list carries, so they cost no extra call.
+// User is a user as far as the gateway knows it. Profile holds the profile
+// fields when a query asks for them: user(id) reads the profile before it
+// returns the user, and a member arrives with the fields the member list
+// carries, so the fields themselves never call anything and resolve inline.
 type User struct {
 	ID      string
 	Profile *auth0.User
+}
+
+// Email is the user's email address; nil when unknown.
+func (u *User) Email() *string {
+	if u.Profile == nil {
+		return nil
+	}
+	return u.Profile.Email
+}
+
+// Name is the user's name; nil when unknown.
+func (u *User) Name() *string {
+	if u.Profile == nil {
+		return nil
+	}
+	return u.Profile.Name
+}
+
+// Picture is the URL of the user's picture; nil when unknown.
+func (u *User) Picture() *string {
+	if u.Profile == nil {
+		return nil
+	}
+	return u.Profile.Picture
 }
 
 // OrganizationPage is a page of organizations.

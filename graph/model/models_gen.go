@@ -2,14 +2,6 @@
 
 package model
 
-// One metadata entry of an organization.
-type MetadataEntry struct {
-	// The key.
-	Key string `json:"key"`
-	// The value; null when the upstream stores null.
-	Value *string `json:"value,omitempty"`
-}
-
 // The entry points of the graph. Each field answers what one or more REST calls
 // to the Auth0 Management API or the UiPath Identity API would answer. Every
 // field that needs an upstream call is nullable, so one failing call leaves an

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,8 +59,9 @@ var edgeBodies = []string{
 // FuzzDecodeResponses decodes arbitrary bytes as every response type the
 // client reads. Decoding never panics, and whatever decodes survives a round
 // trip: encoding it and decoding again gives an equal value. Both shapes of an
-// offset list (bare array, envelope) decode to the same items, and the raw
-// items the companions read agree with the typed ones.
+// offset list (bare array, envelope) decode to the same items, a decoded list
+// is never nil, and a decoded organization's metadata entries are its
+// metadata, sorted by key.
 func FuzzDecodeResponses(f *testing.F) {
 	for _, b := range recordedAuth0Bodies(f) {
 		f.Add(b)
@@ -88,8 +90,8 @@ func FuzzDecodeResponses(f *testing.F) {
 
 		// The checkpoint page and an offset envelope share the key
 		// "organizations": where both read a body they read the same list.
-		var cp OrganizationsPage
-		if okOrgs && json.Unmarshal(body, &cp) == nil {
+		cp, err := decodeJSON[OrganizationsPage](body)
+		if okOrgs && err == nil {
 			for i := range cp.Organizations {
 				normalizeOrg(&cp.Organizations[i])
 			}
@@ -100,26 +102,8 @@ func FuzzDecodeResponses(f *testing.F) {
 			}
 		}
 
-		// What companions caches (raw items) is what the typed decoding
-		// reads, item by item. Not for a repeated "organizations" key:
-		// encoding/json then decodes the second list into the first one's
-		// elements, keeping fields the second one lacks (golang/go#21092),
-		// which only typed items have; no upstream repeats a key.
-		var raw offsetPage[json.RawMessage, rawOrganizationsEnvelope]
-		if okOrgs && !repeatsKey(body, "organizations") && json.Unmarshal(body, &raw) == nil {
-			if len(raw.items) != len(orgs) {
-				t.Fatalf("raw page has %d items, typed page %d", len(raw.items), len(orgs))
-			}
-			for i, item := range raw.items {
-				var o Organization
-				if err := json.Unmarshal(item, &o); err != nil {
-					t.Fatalf("raw item %d %s does not decode alone: %v", i, item, err)
-				}
-				normalizeOrg(&o)
-				if !reflect.DeepEqual(o, orgs[i]) {
-					t.Fatalf("raw item %d decodes to %#v, typed %#v", i, o, orgs[i])
-				}
-			}
+		for i := range orgs {
+			checkEntries(t, &orgs[i])
 		}
 	})
 }
@@ -155,6 +139,7 @@ func normalizeOrg(o *Organization) {
 	if len(o.Metadata) == 0 {
 		o.Metadata = nil
 	}
+	o.entries = nil // derived from Metadata, checked by checkEntries
 }
 
 // roundTrip decodes body as T; if that succeeds, encoding and decoding again
@@ -184,49 +169,65 @@ func roundTrip[T any](t *testing.T, name string, body []byte, normalize func(*T)
 // encoded as a bare array and as the envelope both decode to the same items.
 func offsetRoundTrip[T any, E envelope[T]](t *testing.T, name string, body []byte, wrap func([]T) E, normalize func(*T)) ([]T, bool) {
 	t.Helper()
-	var p offsetPage[T, E]
-	if json.Unmarshal(body, &p) != nil {
+	items, err := decodeOffsetPage[T, E](body)
+	if err != nil {
 		return nil, false
 	}
-	for i := range p.items {
-		normalize(&p.items[i])
+	if items == nil {
+		t.Fatalf("%s: %q decoded to a nil list", name, body)
 	}
-	for shape, v := range map[string]any{"array": p.items, "envelope": wrap(p.items)} {
+	for i := range items {
+		normalize(&items[i])
+	}
+	for shape, v := range map[string]any{"array": items, "envelope": wrap(items)} {
 		enc, err := json.Marshal(v)
 		if err != nil {
 			t.Fatalf("%s %s: encode: %v", name, shape, err)
 		}
 		// Leading whitespace must not change which shape is read.
 		for _, in := range [][]byte{enc, append([]byte(" \n\t\r"), enc...)} {
-			var q offsetPage[T, E]
-			if err := json.Unmarshal(in, &q); err != nil {
+			again, err := decodeOffsetPage[T, E](in)
+			if err != nil {
 				t.Fatalf("%s %s: decode of own encoding %s: %v", name, shape, in, err)
 			}
-			for i := range q.items {
-				normalize(&q.items[i])
+			for i := range again {
+				normalize(&again[i])
 			}
-			if len(p.items) != 0 || len(q.items) != 0 {
-				if !reflect.DeepEqual(p.items, q.items) {
-					t.Fatalf("%s %s: round trip changed the items\n body %q\n enc  %s\n got  %#v\n want %#v", name, shape, body, in, q.items, p.items)
+			if len(items) != 0 || len(again) != 0 {
+				if !reflect.DeepEqual(items, again) {
+					t.Fatalf("%s %s: round trip changed the items\n body %q\n enc  %s\n got  %#v\n want %#v", name, shape, body, in, again, items)
 				}
 			}
 		}
 	}
-	return p.items, true
+	return items, true
 }
 
-var companionRoutes = []string{
-	RouteOrganization, RouteOrganizationByName, RouteOrganizations, RouteUserOrganizations,
-	RouteMembers, RouteEnabledConnections, RouteUser, "",
+// checkEntries: the entries are the metadata, each key once, sorted.
+func checkEntries(t *testing.T, o *Organization) {
+	t.Helper()
+	entries := o.MetadataEntries()
+	if len(entries) != len(o.Metadata) {
+		t.Fatalf("%d entries for %d metadata keys", len(entries), len(o.Metadata))
+	}
+	for i, e := range entries {
+		if v, ok := o.Metadata[e.Key]; !ok || v != e.Value {
+			t.Fatalf("entry %q is not the metadata's", e.Key)
+		}
+		if i > 0 && entries[i-1].Key >= e.Key {
+			t.Fatalf("entries not sorted: %q before %q", entries[i-1].Key, e.Key)
+		}
+	}
 }
 
-// FuzzCompanions feeds arbitrary bodies to companions under every route.
-// It never panics; every companion URL is the client's by-id or by-name URL
-// of an organization the body holds, with that id or name escaped into a
-// single path segment that unescapes back to it.
-func FuzzCompanions(f *testing.F) {
+// FuzzRelated feeds arbitrary bodies to what each organization route caches
+// besides its own answer. It never panics; every related URL is the client's
+// by-id or by-name URL of an organization the body holds, with that id or
+// name escaped into a single path segment that unescapes back to it, and
+// its value is that very organization.
+func FuzzRelated(f *testing.F) {
 	for _, b := range recordedAuth0Bodies(f) {
-		for r := range companionRoutes {
+		for r := range 4 {
 			f.Add(uint8(r), b)
 		}
 	}
@@ -245,50 +246,77 @@ func FuzzCompanions(f *testing.F) {
 		f.Fatalf("base %q", c.base)
 	}
 	f.Fuzz(func(t *testing.T, r uint8, body []byte) {
-		route := companionRoutes[int(r)%len(companionRoutes)]
-		comps := c.companions(route, body)
-		switch route {
-		case RouteOrganization, RouteOrganizationByName, RouteOrganizations, RouteUserOrganizations:
-		default:
-			if comps != nil {
-				t.Fatalf("route %q has companions %v", route, comps)
+		var rel []upstream.Related
+		var orgs []*Organization
+		byName, byID := false, false
+		switch r % 4 {
+		case 0: // fetched by id: related by name
+			o, err := decodeJSON[Organization](body)
+			if err != nil {
+				return
 			}
-			return
+			rel, orgs, byID = c.alsoByName(o, body), []*Organization{o}, true
+		case 1: // fetched by name: related by id
+			o, err := decodeJSON[Organization](body)
+			if err != nil {
+				return
+			}
+			rel, orgs, byName = c.alsoByID(o, body), []*Organization{o}, true
+		case 2: // a page of the tenant's organizations
+			p, err := decodeJSON[OrganizationsPage](body)
+			if err != nil {
+				return
+			}
+			rel = c.relatedOrganizations(p.Organizations)
+			for i := range p.Organizations {
+				orgs = append(orgs, &p.Organizations[i])
+			}
+		case 3: // a user's organizations
+			items, err := decodeOffsetPage[Organization, organizationsEnvelope](body)
+			if err != nil {
+				return
+			}
+			rel = c.relatedOrganizations(items)
+			for i := range items {
+				orgs = append(orgs, &items[i])
+			}
 		}
-		single := route == RouteOrganization || route == RouteOrganizationByName
-		if single && len(comps) > 1 {
-			t.Fatalf("route %q: %d companions for one organization", route, len(comps))
+		if (byID || byName) && len(rel) > 1 {
+			t.Fatalf("%d related entries for one organization", len(rel))
 		}
-		for _, cp := range comps {
-			if single && !bytes.Equal(cp.Body, body) {
-				t.Fatalf("companion body %q is not the response %q", cp.Body, body)
+		for _, re := range rel {
+			o, ok := re.Value.(*Organization)
+			if !ok || !slices.Contains(orgs, o) {
+				t.Fatalf("related value %#v is not an organization of the body", re.Value)
 			}
-			var o orgRef
-			if err := json.Unmarshal(cp.Body, &o); err != nil {
-				t.Fatalf("companion body %q does not decode: %v", cp.Body, err)
+			if (byID || byName) && !bytes.Equal(re.Body, body) {
+				t.Fatalf("related body %q is not the response %q", re.Body, body)
 			}
-			rest, ok := strings.CutPrefix(cp.URL, base+"/organizations/")
+			var back Organization
+			if err := json.Unmarshal(re.Body, &back); err != nil || back.ID != o.ID || back.Name != o.Name {
+				t.Fatalf("related body %q does not decode to the organization (%v)", re.Body, err)
+			}
+			rest, ok := strings.CutPrefix(re.URL, base+"/organizations/")
 			if !ok {
-				t.Fatalf("companion URL %q is not under %s/organizations/", cp.URL, base)
+				t.Fatalf("related URL %q is not under %s/organizations/", re.URL, base)
 			}
-			want, byName := o.ID, false
+			want, isByName := o.ID, false
 			if seg, ok := strings.CutPrefix(rest, "name/"); ok {
-				rest, want, byName = seg, o.Name, true
+				rest, want, isByName = seg, o.Name, true
 			}
-			switch {
-			case route == RouteOrganization && !byName, route == RouteOrganizationByName && byName:
-				t.Fatalf("route %q gave a companion the same way it was read: %q", route, cp.URL)
+			if (byID && !isByName) || (byName && isByName) {
+				t.Fatalf("related URL %q is the way the organization was read", re.URL)
 			}
 			if rest == "" || strings.ContainsAny(rest, "/?#") || rest == "." || rest == ".." {
-				t.Fatalf("companion URL %q: segment %q is not one escaped path segment", cp.URL, rest)
+				t.Fatalf("related URL %q: segment %q is not one escaped path segment", re.URL, rest)
 			}
 			got, err := url.PathUnescape(rest)
 			if err != nil || got != want {
-				t.Fatalf("companion URL %q: segment unescapes to %q (%v), want %q", cp.URL, got, err, want)
+				t.Fatalf("related URL %q: segment unescapes to %q (%v), want %q", re.URL, got, err, want)
 			}
-			u, err := url.Parse(cp.URL)
+			u, err := url.Parse(re.URL)
 			if err != nil || u.RawQuery != "" || u.Fragment != "" {
-				t.Fatalf("companion URL %q does not parse as a plain URL: %v", cp.URL, err)
+				t.Fatalf("related URL %q does not parse as a plain URL: %v", re.URL, err)
 			}
 		}
 	})

@@ -1,18 +1,26 @@
 package auth0
 
-import "sort"
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+)
 
 // Organization is an Auth0 organization as the Management API sends it. Every
 // field may be omitted by the upstream; unknown fields are ignored.
 //
 // The gateway binds this type directly into the GraphQL schema so a response
-// is decoded once and never copied into a second model.
+// is decoded once and never copied into a second model. Decoded values are
+// shared by every request that reads them: never write to one.
 type Organization struct {
 	ID          string             `json:"id"`
 	Name        string             `json:"name"`
 	DisplayName *string            `json:"display_name,omitempty"`
 	Branding    *Branding          `json:"branding,omitempty"`
 	Metadata    map[string]*string `json:"metadata,omitempty"`
+
+	// entries are Metadata sorted by key, made once when decoded.
+	entries []MetadataEntry
 }
 
 // Branding is an organization's logo and colours.
@@ -27,6 +35,13 @@ type BrandingColors struct {
 	PageBackground string `json:"page_background"`
 }
 
+// MetadataEntry is one metadata key and its value (nil when the upstream
+// stores null).
+type MetadataEntry struct {
+	Key   string
+	Value *string
+}
+
 // MetadataValue returns the metadata entry key, and false when it is absent,
 // null or empty. Organizations carry foreign keys into UiPath this way.
 func (o *Organization) MetadataValue(key string) (string, bool) {
@@ -37,15 +52,32 @@ func (o *Organization) MetadataValue(key string) (string, bool) {
 	return *v, true
 }
 
-// MetadataKeys returns the metadata keys in a stable order, because JSON
-// objects have none and GraphQL lists do.
-func (o *Organization) MetadataKeys() []string {
-	keys := make([]string, 0, len(o.Metadata))
-	for k := range o.Metadata {
-		keys = append(keys, k)
+// MetadataEntries returns the metadata sorted by key, because JSON objects
+// have no order and GraphQL lists do. The list is made when the organization
+// is decoded and shared: never write to it.
+func (o *Organization) MetadataEntries() []MetadataEntry {
+	if o.entries == nil && len(o.Metadata) > 0 {
+		return sortedEntries(o.Metadata) // an organization not made by decoding
 	}
-	sort.Strings(keys)
-	return keys
+	if o.entries == nil {
+		return []MetadataEntry{}
+	}
+	return o.entries
+}
+
+func sortedEntries(m map[string]*string) []MetadataEntry {
+	out := make([]MetadataEntry, 0, len(m))
+	for k, v := range m {
+		out = append(out, MetadataEntry{Key: k, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// finish makes what an organization derives from its fields, once, before
+// it is shared.
+func (o *Organization) finish() {
+	o.entries = sortedEntries(o.Metadata)
 }
 
 // EnabledConnection is a connection enabled for an organization. The booleans
@@ -58,6 +90,12 @@ type EnabledConnection struct {
 	IsSignupEnabled         *bool          `json:"is_signup_enabled,omitempty"`
 	Connection              ConnectionInfo `json:"connection"`
 }
+
+// Name is the connection's own name (the schema flattens it).
+func (c *EnabledConnection) Name() string { return c.Connection.Name }
+
+// Strategy is the connection's identity provider strategy.
+func (c *EnabledConnection) Strategy() string { return c.Connection.Strategy }
 
 // ConnectionInfo is the connection's own name and strategy.
 type ConnectionInfo struct {
@@ -92,4 +130,69 @@ type User struct {
 	Email   *string `json:"email,omitempty"`
 	Name    *string `json:"name,omitempty"`
 	Picture *string `json:"picture,omitempty"`
+}
+
+// finisher is a decoded value that derives something from its fields once.
+type finisher interface{ finish() }
+
+func (p *OrganizationsPage) finish() { finishAll(p.Organizations) }
+
+func finishAll(orgs []Organization) {
+	for i := range orgs {
+		orgs[i].finish()
+	}
+}
+
+// decodeJSON decodes one object into a fresh *T.
+func decodeJSON[T any](body []byte) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, err
+	}
+	if f, ok := any(v).(finisher); ok {
+		f.finish()
+	}
+	return v, nil
+}
+
+// envelope is the include_totals shape of an offset list, named per endpoint.
+type envelope[T any] interface {
+	list() []T
+}
+
+type organizationsEnvelope struct {
+	Organizations []Organization `json:"organizations"`
+}
+
+func (e organizationsEnvelope) list() []Organization { return e.Organizations }
+
+type connectionsEnvelope struct {
+	EnabledConnections []EnabledConnection `json:"enabled_connections"`
+}
+
+func (e connectionsEnvelope) list() []EnabledConnection { return e.EnabledConnections }
+
+// decodeOffsetPage decodes either shape an offset list can come in, choosing
+// by the first byte so the body is decoded in one pass: a bare array
+// (without include_totals) or the envelope E. The result is never nil.
+func decodeOffsetPage[T any, E envelope[T]](body []byte) ([]T, error) {
+	var items []T
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(body, &items); err != nil {
+			return nil, err
+		}
+	} else {
+		var env E
+		if err := json.Unmarshal(body, &env); err != nil {
+			return nil, err
+		}
+		items = env.list()
+	}
+	if items == nil {
+		items = []T{}
+	}
+	if orgs, ok := any(items).([]Organization); ok {
+		finishAll(orgs)
+	}
+	return items, nil
 }

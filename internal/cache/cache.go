@@ -1,13 +1,21 @@
-// Package cache is the two-tier cache under the loaders: a bounded
-// in-process LRU in front of Redis, shared by every replica. It stores
-// upstream responses, so Auth0's and UiPath's small rate limits are spent
-// once per resource per TTL across the whole fleet instead of once per query.
+// Package cache is the two-tier cache under the upstream client: a bounded
+// in-process tier of decoded values in front of Redis, shared by every
+// replica. It stores upstream answers, so Auth0's and UiPath's small rate
+// limits are spent once per resource per TTL across the whole fleet instead
+// of once per query.
 //
-// Entries are readable JSON (redis-cli GET shows the upstream body) under
+// The in-process tier holds what the upstream client decoded, never the raw
+// body: a hit costs a lock-free lookup (github.com/maypok86/otter/v2) and no
+// JSON decoding. It is bounded in bytes, weighing each entry by the size of
+// the body it was decoded from. Values in it are shared by every request
+// that reads them and must never be written to.
+//
+// Redis holds readable JSON (redis-cli GET shows the upstream body) under
 // versioned keys that name the upstream, the tenant and the credentials
-// scope, so two tenants or two sets of credentials never share an entry.
+// scope, so two tenants or two sets of credentials never share an entry. A
+// replica decodes an entry it reads from Redis once and keeps it decoded.
 // Each entry knows until when it is fresh and until when it may still be
-// served stale (design §4). Reads of many keys are one MGET, writes one
+// served stale (design §4). Reads of many keys are one round trip, writes one
 // pipeline. Redis failing is not an outage: the in-process tier carries on,
 // Degraded reports it, and Redis is probed again after a second.
 package cache
@@ -18,27 +26,32 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/maypok86/otter/v2"
 	"github.com/redis/go-redis/v9"
 )
 
-// KeyVersion is part of every key; bump it when Entry's shape changes so
+// KeyVersion is part of every key; bump it when the stored shape changes so
 // old replicas and new ones never read each other's entries.
 const KeyVersion = "v1"
 
-// Entry is one cached upstream response.
+// Entry is one cached upstream answer, decoded.
 type Entry struct {
-	// Status is 200 for a body, 404 for a cached "not found".
-	Status int `json:"status"`
-	// Body is the upstream's JSON response, stored as it came.
-	Body       json.RawMessage `json:"body,omitempty"`
-	FetchedAt  time.Time       `json:"fetchedAt"`
-	FreshUntil time.Time       `json:"freshUntil"`
-	StaleUntil time.Time       `json:"staleUntil"`
+	// Status is 200 for a value, 404 for a cached "not found".
+	Status int
+	// Value is the decoded upstream body (nil for a 404). It is shared by
+	// every request that reads the entry: nobody may write to it.
+	Value any
+	// Size is the length of the body Value was decoded from: the entry's
+	// weight in the in-process tier.
+	Size       int
+	FetchedAt  time.Time
+	FreshUntil time.Time
+	StaleUntil time.Time
 }
 
 // State is what an entry may be used for at a given time.
@@ -63,6 +76,20 @@ func (e *Entry) StateAt(now time.Time) State {
 	}
 }
 
+// Stored is an entry as Redis holds it: its times and status, and the
+// upstream body as it came, not yet decoded.
+type Stored struct {
+	Entry *Entry // Value is nil until the reader decodes Body
+	Body  []byte
+}
+
+// Write is one entry to store in Redis, with the body it was decoded from.
+type Write struct {
+	Key   string
+	Entry *Entry
+	Body  []byte
+}
+
 // Config shapes a Cache.
 type Config struct {
 	// Redis is the shared tier; nil keeps everything in-process (the
@@ -76,8 +103,9 @@ type Config struct {
 	StaleTTL time.Duration
 	// NotFoundTTL is how long a 404 is remembered.
 	NotFoundTTL time.Duration
-	// LocalEntries bounds the in-process tier.
-	LocalEntries int
+	// LocalBytes bounds the in-process tier by the summed size of the
+	// bodies its entries were decoded from (default 64 MiB).
+	LocalBytes int64
 	// RedisTimeout bounds one Redis round trip, so a slow Redis costs a
 	// request at most this much before the in-process tier answers alone.
 	RedisTimeout time.Duration
@@ -85,10 +113,17 @@ type Config struct {
 	Now          func() time.Time
 }
 
+// DefaultLocalBytes bounds the in-process tier when Config.LocalBytes is 0.
+const DefaultLocalBytes = 64 << 20
+
+// entryOverhead is what an entry weighs beyond its body: key, struct and the
+// tier's own bookkeeping, so that many tiny entries are bounded too.
+const entryOverhead = 256
+
 // Cache is the two-tier cache. Its zero value is not usable; use New.
 type Cache struct {
 	cfg   Config
-	local *lru.Cache[string, *Entry]
+	local *otter.Cache[string, *Entry]
 	now   func() time.Time
 
 	degraded  atomic.Bool
@@ -97,10 +132,11 @@ type Cache struct {
 	leaseTill map[string]time.Time // in-process leases, when there is no Redis
 }
 
-// New returns a cache for cfg.
+// New returns a cache for cfg. Close releases the in-process tier's
+// maintenance goroutine.
 func New(cfg Config) (*Cache, error) {
-	if cfg.LocalEntries <= 0 {
-		cfg.LocalEntries = 10000
+	if cfg.LocalBytes <= 0 {
+		cfg.LocalBytes = DefaultLocalBytes
 	}
 	if cfg.RedisTimeout <= 0 {
 		cfg.RedisTimeout = 100 * time.Millisecond
@@ -112,15 +148,39 @@ func New(cfg Config) (*Cache, error) {
 	if now == nil {
 		now = time.Now
 	}
-	local, err := lru.New[string, *Entry](cfg.LocalEntries)
-	if err != nil {
-		return nil, err
+	c := &Cache{cfg: cfg, now: now, leaseTill: make(map[string]time.Time)}
+	if cfg.TTL > 0 {
+		local, err := otter.New(&otter.Options[string, *Entry]{
+			MaximumWeight: uint64(cfg.LocalBytes),
+			Weigher: func(key string, e *Entry) uint32 {
+				return uint32(min(int64(len(key)+e.Size+entryOverhead), 1<<31))
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.local = local
 	}
-	return &Cache{cfg: cfg, local: local, now: now, leaseTill: make(map[string]time.Time)}, nil
+	return c, nil
+}
+
+// Close stops the in-process tier's background maintenance.
+func (c *Cache) Close() {
+	if c != nil && c.local != nil {
+		c.local.StopAllGoroutines()
+	}
 }
 
 // Enabled reports whether anything is cached at all (CACHE_TTL > 0).
 func (c *Cache) Enabled() bool { return c != nil && c.cfg.TTL > 0 }
+
+// TTL is how long a fetched entry stays fresh (CACHE_TTL).
+func (c *Cache) TTL() time.Duration {
+	if c == nil {
+		return 0
+	}
+	return c.cfg.TTL
+}
 
 // Shared reports whether the cache has a Redis tier.
 func (c *Cache) Shared() bool { return c != nil && c.cfg.Redis != nil }
@@ -128,19 +188,24 @@ func (c *Cache) Shared() bool { return c != nil && c.cfg.Redis != nil }
 // Degraded reports whether the Redis tier is configured but unusable.
 func (c *Cache) Degraded() bool { return c.Shared() && c.degraded.Load() }
 
-// Key is the Redis key of an upstream response: the service, the
-// credentials scope (a fingerprint, never the credentials) and the request
-// URL, whose host names the tenant.
+// Key is the key of an upstream response: the service, the credentials
+// scope (a fingerprint, never the credentials) and the request URL, whose
+// host names the tenant.
 func (c *Cache) Key(service, scope, rawURL string) string {
 	return c.cfg.Prefix + KeyVersion + ":" + service + ":" + scope + ":" + rawURL
 }
 
-// NewEntry builds the entry for a response fetched now: fresh for TTL (a
-// 404 for NotFoundTTL) with ±10% jitter so keys written together do not all
+// NewEntry builds the entry of an answer fetched now: fresh for TTL (a 404
+// for NotFoundTTL) with ±10% jitter so keys written together do not all
 // expire together, then stale for StaleTTL (404s are never served stale).
-func (c *Cache) NewEntry(status int, body []byte) *Entry {
+// size is the length of the body value was decoded from.
+func (c *Cache) NewEntry(status int, value any, size int) *Entry {
+	if c == nil { // no cache at all: the entry only carries the value
+		now := time.Now()
+		return &Entry{Status: status, Value: value, Size: size, FetchedAt: now, FreshUntil: now, StaleUntil: now}
+	}
 	now := c.now()
-	e := &Entry{Status: status, Body: body, FetchedAt: now}
+	e := &Entry{Status: status, Value: value, Size: size, FetchedAt: now}
 	if status == 404 {
 		e.FreshUntil = now.Add(jitter(c.cfg.NotFoundTTL))
 		e.StaleUntil = e.FreshUntil
@@ -162,93 +227,135 @@ func jitter(d time.Duration) time.Duration {
 	return d - time.Duration(spread) + time.Duration(rand.Int64N(2*spread+1))
 }
 
-// GetMany returns the usable entry for each key (nil for a miss), reading
-// the in-process tier first and fetching all its misses from Redis in one
-// MGET. Entries found in Redis are kept in-process too.
-func (c *Cache) GetMany(ctx context.Context, keys []string) []*Entry {
-	out := make([]*Entry, len(keys))
-	if !c.Enabled() {
-		return out
-	}
-	now := c.now()
-	var remote []int
-	for i, k := range keys {
-		if e, ok := c.local.Get(k); ok && e.StateAt(now) != Expired {
-			out[i] = e
-			continue
-		}
-		remote = append(remote, i)
-	}
-	if len(remote) == 0 || !c.redisUsable() {
-		return out
-	}
-	rkeys := make([]string, len(remote))
-	for j, i := range remote {
-		rkeys[j] = keys[i]
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
-	defer cancel()
-	vals, err := c.cfg.Redis.MGet(rctx, rkeys...).Result()
-	if err != nil {
-		c.redisFailed(err)
-		return out
-	}
-	c.redisWorked()
-	for j, v := range vals {
-		s, ok := v.(string)
-		if !ok {
-			continue
-		}
-		var e Entry
-		if json.Unmarshal([]byte(s), &e) != nil || e.StateAt(now) == Expired {
-			continue
-		}
-		out[remote[j]] = &e
-		c.local.Add(rkeys[j], &e)
-	}
-	return out
-}
+// Now is the cache's clock.
+func (c *Cache) Now() time.Time { return c.now() }
 
-// GetLocal reads the in-process tier only.
-func (c *Cache) GetLocal(key string) *Entry {
+// Local returns the usable (fresh or stale) in-process entry of key, nil
+// when there is none. It takes no exclusive lock and decodes nothing.
+func (c *Cache) Local(key string) *Entry {
 	if !c.Enabled() {
 		return nil
 	}
-	if e, ok := c.local.Get(key); ok && e.StateAt(c.now()) != Expired {
+	if e, ok := c.local.GetIfPresent(key); ok && e.StateAt(c.now()) != Expired {
 		return e
 	}
 	return nil
 }
 
-// Get is GetMany for one key.
-func (c *Cache) Get(ctx context.Context, key string) *Entry {
-	return c.GetMany(ctx, []string{key})[0]
-}
-
-// Write is one entry to store.
-type Write struct {
-	Key   string
-	Entry *Entry
-}
-
-// SetMany stores entries in-process at once and in Redis in one pipeline,
-// each expiring when it may no longer be served.
-func (c *Cache) SetMany(ctx context.Context, writes []Write) {
-	for _, w := range writes {
-		c.SetLocal(w.Key, w.Entry)
-	}
-	c.SetRemote(ctx, writes)
-}
-
-// SetLocal stores an entry in the in-process tier only; a loader batch does
-// this as each response arrives and writes the batch to Redis at its end.
+// SetLocal keeps a decoded entry in the in-process tier.
 func (c *Cache) SetLocal(key string, e *Entry) {
-	if c.Enabled() {
-		c.local.Add(key, e)
+	if c.Enabled() && e.StateAt(c.now()) != Expired {
+		c.local.Set(key, e)
 	}
 }
 
-// SetRemote writes entries to Redis in one pipeline.
+// Remote reads keys from Redis in one round trip (one per node of a
+// Cluster) and returns, for each, the stored entry still usable now, or nil.
+// The entries are not decoded: the caller decodes each body once and keeps
+// the result with SetLocal.
+func (c *Cache) Remote(ctx context.Context, keys []string) []*Stored {
+	out := make([]*Stored, len(keys))
+	if !c.Enabled() || len(keys) == 0 || !c.redisUsable() {
+		return out
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
+	defer cancel()
+	vals, err := c.readMany(rctx, keys)
+	if err != nil {
+		c.redisFailed(err)
+		return out
+	}
+	c.redisWorked()
+	now := c.now()
+	for i, v := range vals {
+		if v == "" {
+			continue
+		}
+		s, err := parseStored(v)
+		if err != nil || s.Entry.StateAt(now) == Expired {
+			continue
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// readMany is one MGET on a single node. A Cluster refuses an MGET whose
+// keys lie in different slots, so there the reads are a pipeline of GETs,
+// which go-redis sends as one round trip per node.
+func (c *Cache) readMany(ctx context.Context, keys []string) ([]string, error) {
+	out := make([]string, len(keys))
+	if _, cluster := c.cfg.Redis.(*redis.ClusterClient); !cluster {
+		vals, err := c.cfg.Redis.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range vals {
+			if s, ok := v.(string); ok {
+				out[i] = s
+			}
+		}
+		return out, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := c.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	for i, cmd := range cmds {
+		out[i] = cmd.Val()
+	}
+	return out, nil
+}
+
+// record is the stored shape: readable JSON with the body last.
+type record struct {
+	Status     int             `json:"status"`
+	FetchedAt  time.Time       `json:"fetchedAt"`
+	FreshUntil time.Time       `json:"freshUntil"`
+	StaleUntil time.Time       `json:"staleUntil"`
+	Body       json.RawMessage `json:"body,omitempty"`
+}
+
+func parseStored(v string) (*Stored, error) {
+	var r record
+	if err := json.Unmarshal([]byte(v), &r); err != nil {
+		return nil, err
+	}
+	return &Stored{
+		Entry: &Entry{Status: r.Status, Size: len(r.Body), FetchedAt: r.FetchedAt, FreshUntil: r.FreshUntil, StaleUntil: r.StaleUntil},
+		Body:  r.Body,
+	}, nil
+}
+
+// appendRecord encodes w as its record by hand: the body was decoded
+// successfully before it got here, so it is valid JSON and goes in as it
+// is, without a second pass over it.
+func appendRecord(b []byte, w Write) []byte {
+	e := w.Entry
+	b = append(b, `{"status":`...)
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, `,"fetchedAt":"`...)
+	b = e.FetchedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","freshUntil":"`...)
+	b = e.FreshUntil.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","staleUntil":"`...)
+	b = e.StaleUntil.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if len(w.Body) > 0 {
+		b = append(b, `,"body":`...)
+		b = append(b, w.Body...)
+	}
+	return append(b, '}')
+}
+
+// SetRemote writes entries to Redis in one pipeline, each expiring when it
+// may no longer be served.
 func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 	if !c.Enabled() || len(writes) == 0 || !c.redisUsable() {
 		return
@@ -262,11 +369,7 @@ func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 			if ttl <= 0 {
 				continue
 			}
-			b, err := json.Marshal(w.Entry)
-			if err != nil {
-				return err
-			}
-			p.Set(rctx, w.Key, b, ttl)
+			p.Set(rctx, w.Key, appendRecord(make([]byte, 0, len(w.Body)+160), w), ttl)
 		}
 		return nil
 	})
@@ -277,9 +380,10 @@ func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 	c.redisWorked()
 }
 
-// Set is SetMany for one entry.
-func (c *Cache) Set(ctx context.Context, key string, e *Entry) {
-	c.SetMany(ctx, []Write{{Key: key, Entry: e}})
+// Set keeps one entry in both tiers (tests and single writes).
+func (c *Cache) Set(ctx context.Context, key string, e *Entry, body []byte) {
+	c.SetLocal(key, e)
+	c.SetRemote(ctx, []Write{{Key: key, Entry: e, Body: body}})
 }
 
 // leaseTTL bounds one background refresh; a replica that dies mid-refresh

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,32 +13,6 @@ import (
 	. "github.com/orgraph/orgraph/internal/cache"
 	"github.com/orgraph/orgraph/internal/testutil"
 )
-
-// commandCounter counts Redis round trips: one per command or pipeline.
-// The handshake of a newly dialled connection (HELLO, CLIENT SETINFO) also
-// passes through hooks; it is the pool's cost, not the cache's, so it is
-// not counted.
-type commandCounter struct{ n atomic.Int64 }
-
-func isHandshake(cmd redis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
-
-func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if !isHandshake(cmd) {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) > 0 && !isHandshake(cmds[0]) {
-			c.n.Add(1)
-		}
-		return next(ctx, cmds)
-	}
-}
 
 type clock struct{ t time.Time }
 
@@ -56,8 +29,7 @@ func newTestCache(t *testing.T, rdb redis.UniversalClient, prefix string, clk *c
 
 func TestBatchReadsAndWritesAreOneRoundTripEach(t *testing.T) {
 	rdb, prefix := testutil.Redis(t)
-	counter := &commandCounter{}
-	rdb.AddHook(counter)
+	counter := testutil.CountCommands(rdb)
 	clk := &clock{t: time.Now()}
 	writer := newTestCache(t, rdb, prefix, clk)
 
@@ -66,34 +38,53 @@ func TestBatchReadsAndWritesAreOneRoundTripEach(t *testing.T) {
 	for i := 0; i < 25; i++ {
 		k := writer.Key("auth0", "static-abc", fmt.Sprintf("https://tenant.example/api/v2/organizations/org_%d", i))
 		keys = append(keys, k)
-		writes = append(writes, Write{Key: k, Entry: writer.NewEntry(200, []byte(fmt.Sprintf(`{"id":"org_%d"}`, i)))})
+		body := []byte(fmt.Sprintf(`{"id":"org_%d"}`, i))
+		writes = append(writes, Write{Key: k, Entry: writer.NewEntry(200, "decoded", len(body)), Body: body})
 	}
-	counter.n.Store(0)
-	writer.SetMany(context.Background(), writes)
-	if n := counter.n.Load(); n != 1 {
+	counter.Reset()
+	writer.SetRemote(context.Background(), writes)
+	if n := counter.Load(); n != 1 {
 		t.Fatalf("writing 25 entries took %d round trips, want 1", n)
 	}
 
 	// Another replica: nothing in-process, everything in one MGET.
 	reader := newTestCache(t, rdb, prefix, clk)
-	counter.n.Store(0)
-	got := reader.GetMany(context.Background(), append(keys, reader.Key("auth0", "static-abc", "https://tenant.example/missing")))
-	if n := counter.n.Load(); n != 1 {
+	counter.Reset()
+	got := reader.Remote(context.Background(), append(keys, reader.Key("auth0", "static-abc", "https://tenant.example/missing")))
+	if n := counter.Load(); n != 1 {
 		t.Fatalf("reading 26 keys took %d round trips, want 1", n)
 	}
-	for i, e := range got[:25] {
-		if e == nil || string(e.Body) != fmt.Sprintf(`{"id":"org_%d"}`, i) {
-			t.Fatalf("entry %d: %+v", i, e)
+	for i, s := range got[:25] {
+		if s == nil || string(s.Body) != fmt.Sprintf(`{"id":"org_%d"}`, i) || s.Entry.Status != 200 || s.Entry.Value != nil {
+			t.Fatalf("entry %d: %+v", i, s)
+		}
+		if s.Entry.FreshUntil.Sub(writes[i].Entry.FreshUntil).Abs() > time.Millisecond {
+			t.Fatalf("entry %d: fresh until %v, written %v", i, s.Entry.FreshUntil, writes[i].Entry.FreshUntil)
 		}
 	}
 	if got[25] != nil {
 		t.Fatal("missing key should be a miss")
 	}
-	// Now they are in-process: no round trip at all.
-	counter.n.Store(0)
-	reader.GetMany(context.Background(), keys)
-	if n := counter.n.Load(); n != 0 {
-		t.Fatalf("in-process hits took %d round trips", n)
+	if reader.Local(keys[0]) != nil {
+		t.Fatal("a Redis read is not decoded, so it is not kept in-process until the reader decodes it")
+	}
+}
+
+// TestLocalTierKeepsDecodedValuesAndTakesNoRoundTrip: what SetLocal keeps,
+// Local returns as it is, the same value, with no Redis command.
+func TestLocalTierKeepsDecodedValuesAndTakesNoRoundTrip(t *testing.T) {
+	rdb, prefix := testutil.Redis(t)
+	counter := testutil.CountCommands(rdb)
+	c := newTestCache(t, rdb, prefix, &clock{t: time.Now()})
+	value := &struct{ ID string }{"org_1"}
+	key := c.Key("auth0", "s", "https://t/org_1")
+	c.SetLocal(key, c.NewEntry(200, value, 16))
+	e := c.Local(key)
+	if e == nil || e.Value != any(value) {
+		t.Fatalf("Local: %+v", e)
+	}
+	if n := counter.Load(); n != 0 {
+		t.Fatalf("%d Redis commands for in-process use", n)
 	}
 }
 
@@ -105,7 +96,8 @@ func TestEntriesAreReadableJSONUnderVersionedKeysWithTTL(t *testing.T) {
 	if !strings.HasPrefix(key, prefix+"v1:identity:client-123:https://cloud.example/acme/") {
 		t.Fatalf("key %q lacks version, upstream, scope or tenant", key)
 	}
-	c.Set(context.Background(), key, c.NewEntry(200, []byte(`[{"name":"Everyone"}]`)))
+	body := []byte(`[{"name":"Everyone"}]`)
+	c.Set(context.Background(), key, c.NewEntry(200, "decoded", len(body)), body)
 	raw, err := rdb.Get(context.Background(), key).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -126,8 +118,8 @@ func TestEntriesAreReadableJSONUnderVersionedKeysWithTTL(t *testing.T) {
 func TestFreshStaleExpiredAndNotFound(t *testing.T) {
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
 	c, _ := New(Config{TTL: time.Minute, StaleTTL: time.Hour, NotFoundTTL: 10 * time.Second, Now: clk.now})
-	ok := c.NewEntry(200, []byte(`{}`))
-	missing := c.NewEntry(404, nil)
+	ok := c.NewEntry(200, "v", 2)
+	missing := c.NewEntry(404, nil, 0)
 	cases := []struct {
 		after        time.Duration
 		ok, notFound State
@@ -155,7 +147,7 @@ func TestJitterStaysWithinTenPercent(t *testing.T) {
 	c, _ := New(Config{TTL: time.Minute, Now: clk.now})
 	seen := map[time.Duration]bool{}
 	for i := 0; i < 200; i++ {
-		d := c.NewEntry(200, nil).FreshUntil.Sub(clk.t)
+		d := c.NewEntry(200, nil, 0).FreshUntil.Sub(clk.t)
 		if d < 54*time.Second || d > 66*time.Second {
 			t.Fatalf("jitter %v outside ±10%%", d)
 		}
@@ -168,13 +160,12 @@ func TestJitterStaysWithinTenPercent(t *testing.T) {
 
 func TestDisabledCacheTouchesNothing(t *testing.T) {
 	rdb, prefix := testutil.Redis(t)
-	counter := &commandCounter{}
-	rdb.AddHook(counter)
+	counter := testutil.CountCommands(rdb)
 	c, _ := New(Config{Redis: rdb, Prefix: prefix, TTL: 0, StaleTTL: time.Hour})
 	key := c.Key("auth0", "s", "https://t/x")
-	c.Set(context.Background(), key, c.NewEntry(200, []byte(`{}`)))
-	if got := c.Get(context.Background(), key); got != nil || counter.n.Load() != 0 {
-		t.Fatalf("CACHE_TTL=0 cached or called Redis: %v, %d commands", got, counter.n.Load())
+	c.Set(context.Background(), key, c.NewEntry(200, "v", 2), []byte(`{}`))
+	if got, remote := c.Local(key), c.Remote(context.Background(), []string{key}); got != nil || remote[0] != nil || counter.Load() != 0 {
+		t.Fatalf("CACHE_TTL=0 cached or called Redis: %v, %d commands", got, counter.Load())
 	}
 }
 
@@ -207,17 +198,17 @@ func TestRedisDownServesInProcessAndRecovers(t *testing.T) {
 	c := newTestCache(t, rdb, "orgraph-test:down:", clk)
 	ctx := context.Background()
 	key := c.Key("auth0", "s", "https://t/org")
-	c.Set(ctx, key, c.NewEntry(200, []byte(`{"id":"org"}`)))
+	c.Set(ctx, key, c.NewEntry(200, "org", 12), []byte(`{"id":"org"}`))
 
 	srv.Stop()
-	if e := c.Get(ctx, key); e == nil || c.Degraded() {
+	if e := c.Local(key); e == nil || c.Degraded() {
 		t.Fatalf("in-process hit should not touch Redis: %v degraded=%v", e, c.Degraded())
 	}
-	if e := c.Get(ctx, c.Key("auth0", "s", "https://t/other")); e != nil || !c.Degraded() {
-		t.Fatalf("a miss with Redis down: %v degraded=%v", e, c.Degraded())
+	if s := c.Remote(ctx, []string{c.Key("auth0", "s", "https://t/other")}); s[0] != nil || !c.Degraded() {
+		t.Fatalf("a miss with Redis down: %v degraded=%v", s[0], c.Degraded())
 	}
-	c.Set(ctx, c.Key("auth0", "s", "https://t/new"), c.NewEntry(200, []byte(`{}`)))
-	if c.Get(ctx, c.Key("auth0", "s", "https://t/new")) == nil {
+	c.Set(ctx, c.Key("auth0", "s", "https://t/new"), c.NewEntry(200, "new", 2), []byte(`{}`))
+	if c.Local(c.Key("auth0", "s", "https://t/new")) == nil {
 		t.Fatal("writes while degraded should still land in-process")
 	}
 

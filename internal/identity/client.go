@@ -28,17 +28,44 @@ const Placeholder = "{organizationName}"
 // caller did not say which organization it asks about.
 var ErrOrganizationNameRequired = errors.New("identity: an organization name is required by this base URL")
 
+// PartitionKey identifies a UiPath organization's group list: its partition
+// (organization GUID) and, when the base URL is per organization, its name.
+type PartitionKey struct {
+	OrganizationName string
+	PartitionID      string
+}
+
+// GroupKey identifies one group of a UiPath organization.
+type GroupKey struct {
+	OrganizationName string
+	PartitionID      string
+	GroupID          string
+}
+
 // Client calls the UiPath Identity API.
 type Client struct {
 	http        *upstream.Client
 	base        string
 	placeholder bool
+
+	groups *upstream.Route[PartitionKey, []Group]
+	group  *upstream.Route[GroupKey, *Group]
 }
 
 // New returns a client for baseURL, which may contain Placeholder.
 func New(baseURL string, http *upstream.Client) *Client {
 	base := strings.TrimRight(baseURL, "/")
-	return &Client{http: http, base: base, placeholder: strings.Contains(base, Placeholder)}
+	c := &Client{http: http, base: base, placeholder: strings.Contains(base, Placeholder)}
+	c.groups = upstream.NewRoute(RouteGroups,
+		func(k PartitionKey) (string, error) { return c.groupsURL(k.OrganizationName, k.PartitionID) },
+		decodeGroups, nil)
+	c.group = upstream.NewRoute(RouteGroup,
+		func(k GroupKey) (string, error) {
+			u, err := c.groupsURL(k.OrganizationName, k.PartitionID)
+			return u + "/" + upstream.PathEscape(k.GroupID), err
+		},
+		decodeGroup, nil)
+	return c
 }
 
 // NeedsOrganizationName reports whether every call must name its organization.
@@ -63,40 +90,7 @@ func (c *Client) apiBase(orgName string) (string, error) {
 	return strings.Replace(c.base, Placeholder, upstream.PathEscape(orgName), 1), nil
 }
 
-// Groups reads all local and built-in groups of a UiPath organization. The
-// endpoint has no paging.
-// https://docs.uipath.com/automation-cloud/automation-cloud/latest/api-guide/get-all-groups
-func (c *Client) Groups(ctx context.Context, orgName, partitionID string) ([]Group, error) {
-	u, err := c.GroupsURL(orgName, partitionID)
-	if err != nil {
-		return nil, err
-	}
-	var groups []Group
-	if err := c.http.GetJSON(ctx, RouteGroups, u, &groups); err != nil {
-		return nil, err
-	}
-	if groups == nil {
-		groups = []Group{}
-	}
-	return groups, nil
-}
-
-// Group reads one group of a UiPath organization.
-// https://docs.uipath.com/automation-cloud/automation-cloud/latest/api-guide/get-specific-group
-func (c *Client) Group(ctx context.Context, orgName, partitionID, groupID string) (*Group, error) {
-	u, err := c.GroupURL(orgName, partitionID, groupID)
-	if err != nil {
-		return nil, err
-	}
-	var g Group
-	if err := c.http.GetJSON(ctx, RouteGroup, u, &g); err != nil {
-		return nil, err
-	}
-	return &g, nil
-}
-
-// GroupsURL is the URL of a UiPath organization's group list.
-func (c *Client) GroupsURL(orgName, partitionID string) (string, error) {
+func (c *Client) groupsURL(orgName, partitionID string) (string, error) {
 	base, err := c.apiBase(orgName)
 	if err != nil {
 		return "", err
@@ -104,15 +98,27 @@ func (c *Client) GroupsURL(orgName, partitionID string) (string, error) {
 	return base + "/api/Group/" + upstream.PathEscape(partitionID), nil
 }
 
-// GroupURL is the URL of one group.
-func (c *Client) GroupURL(orgName, partitionID, groupID string) (string, error) {
-	u, err := c.GroupsURL(orgName, partitionID)
-	if err != nil {
-		return "", err
-	}
-	return u + "/" + upstream.PathEscape(groupID), nil
+// Groups reads all local and built-in groups of UiPath organizations; a
+// partition that does not exist is a Result with Found false. The endpoint
+// has no paging.
+// https://docs.uipath.com/automation-cloud/automation-cloud/latest/api-guide/get-all-groups
+func (c *Client) Groups(ctx context.Context, keys []PartitionKey) []upstream.Result[[]Group] {
+	return upstream.GetMany(ctx, c.http, c.groups, keys)
 }
 
-// Prefetch reads the cached responses of urls in one round trip, for a
-// loader batch about to fetch them.
-func (c *Client) Prefetch(ctx context.Context, urls []string) { c.http.Prefetch(ctx, urls) }
+// GroupsByID reads single groups of UiPath organizations.
+// https://docs.uipath.com/automation-cloud/automation-cloud/latest/api-guide/get-specific-group
+func (c *Client) GroupsByID(ctx context.Context, keys []GroupKey) []upstream.Result[*Group] {
+	return upstream.GetMany(ctx, c.http, c.group, keys)
+}
+
+// PeekGroups is Groups for one partition whose list the in-process tier
+// holds, and reports whether it could: no round trip, no lock, no wait.
+func (c *Client) PeekGroups(ctx context.Context, key PartitionKey) (upstream.Result[[]Group], bool) {
+	return upstream.Peek(ctx, c.http, c.groups, key)
+}
+
+// PeekGroup is GroupsByID for one cached group.
+func (c *Client) PeekGroup(ctx context.Context, key GroupKey) (upstream.Result[*Group], bool) {
+	return upstream.Peek(ctx, c.http, c.group, key)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -72,21 +73,29 @@ type Time struct{ time.Time }
 
 const wireTimeLayout = "2006-01-02T15:04:05.9999999"
 
-// UnmarshalJSON reads an offset-less or RFC 3339 time, or null.
+// UnmarshalJSON reads an offset-less or RFC 3339 time, or null. It looks
+// at the string once to tell which form it is and parses it once, in that
+// form: the wire's offset-less form is by far the common one.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
 		t.Time = time.Time{}
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 && bytes.IndexByte(b[1:len(b)-1], '"') < 0 {
+		s = string(b[1 : len(b)-1]) // no escapes: the bytes are the string
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
 	if s == "" {
 		t.Time = time.Time{}
 		return nil
 	}
-	if parsed, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if hasOffset(s) {
+		parsed, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return err
+		}
 		t.Time = parsed.UTC()
 		return nil
 	}
@@ -96,6 +105,17 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	t.Time = parsed
 	return nil
+}
+
+// hasOffset reports whether a time string ends in a zone: Z, or +hh:mm or
+// -hh:mm after the time of day (the date's own dashes come before the T).
+func hasOffset(s string) bool {
+	last := s[len(s)-1]
+	if last == 'Z' || last == 'z' {
+		return true
+	}
+	tPos := strings.IndexAny(s, "Tt")
+	return tPos >= 0 && strings.ContainsAny(s[tPos:], "+-")
 }
 
 // MarshalJSON writes the wire format back (null for the zero Time).
@@ -149,4 +169,34 @@ func (m *Members) UnmarshalJSON(b []byte) error {
 	}
 	*m = kept
 	return nil
+}
+
+// MemberList is the group's members, never nil (the schema's list is
+// non-null).
+func (g *Group) MemberList() []DirectoryEntity {
+	if g.Members == nil {
+		return []DirectoryEntity{}
+	}
+	return g.Members
+}
+
+// decodeGroups decodes a group list into a fresh, never nil, slice.
+func decodeGroups(body []byte) ([]Group, error) {
+	var groups []Group
+	if err := json.Unmarshal(body, &groups); err != nil {
+		return nil, err
+	}
+	if groups == nil {
+		groups = []Group{}
+	}
+	return groups, nil
+}
+
+// decodeGroup decodes one group into a fresh value.
+func decodeGroup(body []byte) (*Group, error) {
+	g := new(Group)
+	if err := json.Unmarshal(body, g); err != nil {
+		return nil, err
+	}
+	return g, nil
 }

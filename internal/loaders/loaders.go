@@ -1,24 +1,33 @@
-// Package loaders holds the per-request dataloaders through which every
-// resolver reaches an upstream. A GraphQL query fans out into many sibling
-// resolvers (50 organizations, each asking for its connections); the loaders
-// collect their keys, answer repeated keys from the request's own memo, and
-// fetch the rest together, so a query costs one upstream call per distinct
-// resource it touches.
+// Package loaders holds the per-request loaders through which every resolver
+// reaches an upstream. A GraphQL query fans out into many sibling fields (50
+// organizations, each asking for its connections); the loaders hand each
+// level's keys to the upstream clients in one many-key call, and answer a key
+// asked for again within the request from the request's own memo, so a query
+// costs one upstream call per distinct resource it touches and one cache
+// round trip per level.
 //
-// Neither upstream can fetch many ids in one call, so a batch here is: the
-// distinct keys of one tick, fetched concurrently up to a bound, each result
-// returned in key order. Loaders are created for each request and never
-// shared, because their batches run with the first caller's context and
-// their memo must not outlive one request's view of the data.
+// Two ways in, one way down:
+//
+//   - a whole level at once (ConnectionsOfOrganizations, …): what gqlgen's
+//     batch resolvers ask with all the parents of a list; the keys are
+//     deduplicated and go to the client in one call, whatever the scheduler
+//     does;
+//   - one key (OrganizationByID, …): what root fields and single parents
+//     ask; github.com/graph-gophers/dataloader/v7 memoizes the key for the
+//     request and batches the keys that siblings running at the same moment
+//     ask for.
+//
+// Either way the client call is one many-key lookup (internal/upstream):
+// in-process tier, one Redis round trip for its misses, bounded fetches of
+// the rest, one pipelined write. Loaders are created for each request and
+// never shared, because their batches run with the first caller's context
+// and their memo must not outlive one request's view of the data.
 package loaders
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,61 +35,28 @@ import (
 
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/identity"
-	"github.com/orgraph/orgraph/internal/tracing/calls"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
-// batchWait is how long a loader collects keys before it fetches: not at
-// all beyond the moment its batch goroutine is scheduled. gqlgen resolves the
-// siblings of a list in goroutines that reach Load within microseconds, so a
-// batch still gathers most of a level. Any non-zero wait is rounded up by Go's
-// timers to about a millisecond, which measured as 1.1 ms added per level of
-// nesting (a one-call query: 1.46 ms with a 50 µs wait, 0.30 ms with none;
-// BenchmarkNestedQueries). Nothing needs fuller batches: neither upstream can
-// fetch many ids in one call, and deduplication comes from the per-request
-// memo, not from the batch.
-const batchWait = 0
+// batchWait is how long a single-key loader collects the keys of siblings
+// before it asks the client. Only single parents and root fields use it (a
+// list's children are asked for a whole level at once), and only for keys
+// the in-process tier does not hold, so the wait is paid on the way to a
+// Redis round trip or an upstream call, never on a warm answer. Go's timers
+// round a sub-millisecond wait up to about a millisecond when the process
+// is idle; a shorter wait than that buys nothing.
+const batchWait = time.Millisecond
 
-// batchCapacity caps one batch at the upstreams' largest page size, so a
-// batch never holds more keys than one page of parents can produce and a
-// cache multi-get stays bounded.
+// batchCapacity caps one single-key batch at the upstreams' largest page
+// size, so a batch never holds more keys than one page of parents can
+// produce.
 const batchCapacity = 100
 
-// Upstreams are the clients and limits the loaders fetch with. They are
-// shared by all requests; only the Loaders built from them are per request.
+// Upstreams are the clients the loaders fetch with. They are shared by all
+// requests; only the Loaders built from them are per request.
 type Upstreams struct {
 	Auth0    *auth0.Client
 	Identity *identity.Client // nil when groups are disabled
-	// Concurrency bounds the parallel upstream calls of one batch
-	// (UPSTREAM_CONCURRENCY).
-	Concurrency int
-}
-
-// PageKey identifies one checkpoint page of a list.
-type PageKey struct {
-	From string
-	Take int
-}
-
-// MembersKey identifies one page of an organization's members; the paging
-// arguments are part of the key because different pages are different data.
-type MembersKey struct {
-	OrganizationID string
-	From           string
-	Take           int
-}
-
-// PartitionKey identifies a UiPath organization's group list.
-type PartitionKey struct {
-	OrganizationName string
-	PartitionID      string
-}
-
-// GroupKey identifies one group of a UiPath organization.
-type GroupKey struct {
-	OrganizationName string
-	PartitionID      string
-	GroupID          string
 }
 
 // OrganizationKey asks for one organization by id or, when ID is empty, by
@@ -93,19 +69,20 @@ type OrganizationKey struct {
 
 // Loaders are one request's loaders, one per upstream edge. Their methods are
 // named for what they load and return the value itself: a 404 is a zero
-// value (nil or empty) with no error.
+// value (nil or empty) with no error. Values are shared with other requests
+// through the cache: never write to one.
 type Loaders struct {
 	up Upstreams
 
-	organizationsPage     *dataloader.Loader[PageKey, auth0.OrganizationsPage]
-	organizationCount     *dataloader.Loader[struct{}, int]
-	organization          *dataloader.Loader[OrganizationKey, *auth0.Organization]
-	connectionsByOrg      *dataloader.Loader[string, []auth0.EnabledConnection]
-	organizationsByUser   *dataloader.Loader[string, []auth0.Organization]
-	membersByOrganization *dataloader.Loader[MembersKey, auth0.MembersPage]
-	userProfile           *dataloader.Loader[string, *auth0.User]
-	groupsByPartition     *dataloader.Loader[PartitionKey, []identity.Group]
-	groupByID             *dataloader.Loader[GroupKey, *identity.Group]
+	organizationsPage     lazy[auth0.PageKey, *auth0.OrganizationsPage]
+	organizationCount     lazy[struct{}, int]
+	organization          lazy[OrganizationKey, *auth0.Organization]
+	connectionsByOrg      lazy[string, []auth0.EnabledConnection]
+	organizationsByUser   lazy[string, []auth0.Organization]
+	membersByOrganization lazy[auth0.MembersKey, *auth0.MembersPage]
+	userProfile           lazy[string, *auth0.User]
+	groupsByPartition     lazy[identity.PartitionKey, []identity.Group]
+	groupByID             lazy[identity.GroupKey, *identity.Group]
 
 	// orgs lets by-id and by-name lookups of one request answer each other:
 	// root fields resolve concurrently, so the same organization can be asked
@@ -113,168 +90,243 @@ type Loaders struct {
 	orgs organizationTracker
 }
 
-// organizationTracker records the organizations a request has received, by
-// id and by name, and how many fetches of each kind are in flight. A batch
-// waits while fetches of the other kind are in flight, answers what they
-// returned, and only then fetches the rest; whichever kind goes first, the
-// other is answered from it. In-flight fetches never wait, so two batches
-// cannot wait on each other.
-type organizationTracker struct {
-	mu       sync.Mutex
-	changed  *sync.Cond
-	fetching [2]int // batches fetching by id, by name
-	byID     map[string]*auth0.Organization
-	byName   map[string]*auth0.Organization
+// lazy is a dataloader made on its first use: most requests touch two or
+// three of the nine edges.
+type lazy[K comparable, V any] struct {
+	once   sync.Once
+	loader *dataloader.Loader[K, V]
 }
 
-const (
-	lookupByID = iota
-	lookupByName
-)
+func (z *lazy[K, V]) get(batch dataloader.BatchFunc[K, V]) *dataloader.Loader[K, V] {
+	z.once.Do(func() {
+		z.loader = dataloader.NewBatchedLoader(batch,
+			dataloader.WithWait[K, V](batchWait),
+			dataloader.WithBatchCapacity[K, V](batchCapacity),
+			dataloader.WithInputCapacity[K, V](batchCapacity),
+		)
+	})
+	return z.loader
+}
 
 // ErrGroupsDisabled means no identity upstream is configured.
 var ErrGroupsDisabled = errors.New("loaders: groups are disabled (IDENTITY_BASE_URL is not set)")
 
 // New builds a fresh set of loaders for one request.
 func New(up Upstreams) *Loaders {
-	if up.Concurrency < 1 {
-		up.Concurrency = 1
+	return &Loaders{up: up}
+}
+
+// batchOf turns a client's many-key call into a dataloader batch function:
+// exactly one result per key, in key order, and a 404 turned into a zero
+// value (null) rather than an error.
+func batchOf[K comparable, V any](many func(context.Context, []K) []upstream.Result[V]) dataloader.BatchFunc[K, V] {
+	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+		res := many(ctx, keys)
+		out := make([]*dataloader.Result[V], len(keys))
+		for i, r := range res {
+			out[i] = &dataloader.Result[V]{Data: r.Value, Error: r.Err}
+		}
+		return out
 	}
-	n := up.Concurrency
-	a := up.Auth0
-	l := &Loaders{up: up}
-	l.orgs.byID = make(map[string]*auth0.Organization)
-	l.orgs.byName = make(map[string]*auth0.Organization)
-	l.orgs.changed = sync.NewCond(&l.orgs.mu)
-	id := up.Identity
-	l.organizationsPage = newLoader(n, edge[PageKey, auth0.OrganizationsPage]{
-		compare:  comparePage,
-		url:      func(k PageKey) string { return a.OrganizationsURL(k.From, k.Take) },
-		prefetch: a.Prefetch,
-		fetch: func(ctx context.Context, k PageKey) (auth0.OrganizationsPage, error) {
-			page, err := a.Organizations(ctx, k.From, k.Take)
-			if err == nil {
-				l.primeOrganizations(ctx, page.Organizations)
-			}
-			return page, err
-		},
-	})
-	l.organizationCount = newLoader(n, edge[struct{}, int]{
-		compare: func(struct{}, struct{}) int { return 0 },
-		fetch:   func(ctx context.Context, _ struct{}) (int, error) { return a.CountOrganizations(ctx) },
-	})
-	l.organization = dataloader.NewBatchedLoader(l.fetchOrganizations,
-		dataloader.WithWait[OrganizationKey, *auth0.Organization](batchWait),
-		dataloader.WithBatchCapacity[OrganizationKey, *auth0.Organization](batchCapacity),
-	)
-	l.connectionsByOrg = newLoader(n, edge[string, []auth0.EnabledConnection]{
-		compare: strings.Compare, url: a.EnabledConnectionsURL, prefetch: a.Prefetch, fetch: a.EnabledConnections,
-	})
-	l.organizationsByUser = newLoader(n, edge[string, []auth0.Organization]{
-		compare: strings.Compare, url: a.UserOrganizationsURL, prefetch: a.Prefetch,
-		fetch: func(ctx context.Context, userID string) ([]auth0.Organization, error) {
-			orgs, err := a.UserOrganizations(ctx, userID)
-			if err == nil {
-				l.primeOrganizations(ctx, orgs)
-			}
-			return orgs, err
-		},
-	})
-	l.membersByOrganization = newLoader(n, edge[MembersKey, auth0.MembersPage]{
-		compare:  compareMembers,
-		url:      func(k MembersKey) string { return a.MembersURL(k.OrganizationID, k.From, k.Take) },
-		prefetch: a.Prefetch,
-		fetch: func(ctx context.Context, k MembersKey) (auth0.MembersPage, error) {
-			return a.Members(ctx, k.OrganizationID, k.From, k.Take)
-		},
-	})
-	l.userProfile = newLoader(n, edge[string, *auth0.User]{
-		compare: strings.Compare, url: a.UserURL, prefetch: a.Prefetch, fetch: a.User,
-	})
-	if id != nil {
-		l.groupsByPartition = newLoader(n, edge[PartitionKey, []identity.Group]{
-			compare: comparePartition,
-			url: func(k PartitionKey) string {
-				u, _ := id.GroupsURL(k.OrganizationName, k.PartitionID)
-				return u
-			},
-			prefetch: id.Prefetch,
-			fetch: func(ctx context.Context, k PartitionKey) ([]identity.Group, error) {
-				return id.Groups(ctx, k.OrganizationName, k.PartitionID)
-			},
-		})
-		l.groupByID = newLoader(n, edge[GroupKey, *identity.Group]{
-			compare: compareGroup,
-			url: func(k GroupKey) string {
-				u, _ := id.GroupURL(k.OrganizationName, k.PartitionID, k.GroupID)
-				return u
-			},
-			prefetch: id.Prefetch,
-			fetch: func(ctx context.Context, k GroupKey) (*identity.Group, error) {
-				return id.Group(ctx, k.OrganizationName, k.PartitionID, k.GroupID)
-			},
-		})
+}
+
+// single loads one key: from the in-process tier when it holds the key
+// (peek: no batching, no wait), else through the request's dataloader, which
+// memoizes it and batches it with the keys siblings ask for at the same
+// moment.
+func single[K comparable, V any](ctx context.Context, key K, peek func(context.Context, K) (upstream.Result[V], bool), loader func() *dataloader.Loader[K, V]) (V, error) {
+	if r, ok := peek(ctx, key); ok {
+		return r.Value, r.Err
 	}
-	return l
+	return loader().Load(ctx, key)()
+}
+
+// level answers a whole level of keys in one client call: repeated keys are
+// asked once, and each result goes back to every position that asked for it.
+// errs is nil when nothing failed.
+func level[K comparable, V any](ctx context.Context, keys []K, many func(context.Context, []K) []upstream.Result[V]) (values []V, errs []error) {
+	unique := make([]K, 0, len(keys))
+	pos := make([]int, len(keys))
+	seen := make(map[K]int, len(keys))
+	for i, k := range keys {
+		j, ok := seen[k]
+		if !ok {
+			j = len(unique)
+			seen[k] = j
+			unique = append(unique, k)
+		}
+		pos[i] = j
+	}
+	res := many(ctx, unique)
+	values = make([]V, len(keys))
+	for i, j := range pos {
+		r := res[j]
+		if r.Err != nil {
+			if errs == nil {
+				errs = make([]error, len(keys))
+			}
+			errs[i] = r.Err
+			continue
+		}
+		values[i] = r.Value
+	}
+	return values, errs
+}
+
+func (l *Loaders) organizationsPageLoader() *dataloader.Loader[auth0.PageKey, *auth0.OrganizationsPage] {
+	return l.organizationsPage.get(batchOf(func(ctx context.Context, keys []auth0.PageKey) []upstream.Result[*auth0.OrganizationsPage] {
+		res := l.up.Auth0.OrganizationsPages(ctx, keys)
+		for _, r := range res {
+			if r.Value != nil {
+				l.primeOrganizations(ctx, r.Value.Organizations)
+			}
+		}
+		return res
+	}))
 }
 
 // OrganizationsPage loads one checkpoint page of the tenant's organizations
-// and primes the organization lookups with its items.
-func (l *Loaders) OrganizationsPage(ctx context.Context, from string, take int) (auth0.OrganizationsPage, error) {
-	return l.organizationsPage.Load(ctx, PageKey{From: from, Take: take})()
+// and primes the organization lookups with its items; an empty page when the
+// upstream has none.
+func (l *Loaders) OrganizationsPage(ctx context.Context, key auth0.PageKey) (*auth0.OrganizationsPage, error) {
+	p, err := single(ctx, key, l.up.Auth0.PeekOrganizationsPage, l.organizationsPageLoader)
+	if p == nil && err == nil {
+		p = &auth0.OrganizationsPage{}
+	}
+	return p, err
 }
 
 // OrganizationCount loads the tenant's organization count.
 func (l *Loaders) OrganizationCount(ctx context.Context) (int, error) {
-	return l.organizationCount.Load(ctx, struct{}{})()
+	loader := l.organizationCount.get(func(ctx context.Context, keys []struct{}) []*dataloader.Result[int] {
+		n, err := l.up.Auth0.CountOrganizations(ctx)
+		out := make([]*dataloader.Result[int], len(keys))
+		for i := range out {
+			out[i] = &dataloader.Result[int]{Data: n, Error: err}
+		}
+		return out
+	})
+	return loader.Load(ctx, struct{}{})()
 }
 
 // OrganizationByID loads one organization by id; nil when there is none.
 func (l *Loaders) OrganizationByID(ctx context.Context, id string) (*auth0.Organization, error) {
-	return l.organization.Load(ctx, OrganizationKey{ID: id})()
+	if r, ok := l.up.Auth0.PeekOrganizationByID(ctx, id); ok {
+		return r.Value, r.Err
+	}
+	return l.organization.get(l.fetchOrganizations).Load(ctx, OrganizationKey{ID: id})()
 }
 
 // OrganizationByName loads one organization by name; nil when there is none.
 func (l *Loaders) OrganizationByName(ctx context.Context, name string) (*auth0.Organization, error) {
-	return l.organization.Load(ctx, OrganizationKey{Name: name})()
+	if r, ok := l.up.Auth0.PeekOrganizationByName(ctx, name); ok {
+		return r.Value, r.Err
+	}
+	return l.organization.get(l.fetchOrganizations).Load(ctx, OrganizationKey{Name: name})()
 }
 
-// ConnectionsByOrganizationID loads an organization's enabled connections.
+// ConnectionsByOrganizationID loads one organization's enabled connections.
 func (l *Loaders) ConnectionsByOrganizationID(ctx context.Context, orgID string) ([]auth0.EnabledConnection, error) {
-	return l.connectionsByOrg.Load(ctx, orgID)()
+	return single(ctx, orgID, l.up.Auth0.PeekEnabledConnections, func() *dataloader.Loader[string, []auth0.EnabledConnection] {
+		return l.connectionsByOrg.get(batchOf(l.up.Auth0.EnabledConnections))
+	})
+}
+
+// ConnectionsOfOrganizations loads the enabled connections of a level of
+// organizations in one call.
+func (l *Loaders) ConnectionsOfOrganizations(ctx context.Context, orgIDs []string) ([][]auth0.EnabledConnection, []error) {
+	return level(ctx, orgIDs, l.up.Auth0.EnabledConnections)
+}
+
+func (l *Loaders) userOrganizations(ctx context.Context, userIDs []string) []upstream.Result[[]auth0.Organization] {
+	res := l.up.Auth0.UserOrganizations(ctx, userIDs)
+	for _, r := range res {
+		l.primeOrganizations(ctx, r.Value)
+	}
+	return res
 }
 
 // OrganizationsByUserID loads the organizations a user belongs to and primes
 // the organization lookups with them.
 func (l *Loaders) OrganizationsByUserID(ctx context.Context, userID string) ([]auth0.Organization, error) {
-	return l.organizationsByUser.Load(ctx, userID)()
+	return single(ctx, userID, l.up.Auth0.PeekUserOrganizations, func() *dataloader.Loader[string, []auth0.Organization] {
+		return l.organizationsByUser.get(batchOf(l.userOrganizations))
+	})
 }
 
-// MembersByOrganization loads one page of an organization's members.
-func (l *Loaders) MembersByOrganization(ctx context.Context, k MembersKey) (auth0.MembersPage, error) {
-	return l.membersByOrganization.Load(ctx, k)()
+// OrganizationsOfUsers loads the organizations of a level of users in one
+// call and primes the organization lookups with them.
+func (l *Loaders) OrganizationsOfUsers(ctx context.Context, userIDs []string) ([][]auth0.Organization, []error) {
+	return level(ctx, userIDs, l.userOrganizations)
+}
+
+func (l *Loaders) membersLoader() *dataloader.Loader[auth0.MembersKey, *auth0.MembersPage] {
+	return l.membersByOrganization.get(batchOf(l.up.Auth0.MembersPages))
+}
+
+// MembersPage loads one page of an organization's members; an empty page
+// when the organization does not exist.
+func (l *Loaders) MembersPage(ctx context.Context, k auth0.MembersKey) (*auth0.MembersPage, error) {
+	p, err := single(ctx, k, l.up.Auth0.PeekMembersPage, l.membersLoader)
+	if p == nil && err == nil {
+		p = &auth0.MembersPage{}
+	}
+	return p, err
+}
+
+// PrimeMembersPages loads a level of members pages in one call and keeps
+// them for the request, so MembersPage answers them without a call: the
+// first page of every organization of a list, before each is paged.
+func (l *Loaders) PrimeMembersPages(ctx context.Context, keys []auth0.MembersKey) {
+	pages, errs := level(ctx, keys, l.up.Auth0.MembersPages)
+	loader := l.membersLoader()
+	for i, k := range keys {
+		if errs == nil || errs[i] == nil {
+			loader.Prime(ctx, k, pages[i])
+		}
+	}
 }
 
 // UserProfileByID loads a user's profile; nil when the user does not exist.
 func (l *Loaders) UserProfileByID(ctx context.Context, userID string) (*auth0.User, error) {
-	return l.userProfile.Load(ctx, userID)()
+	return single(ctx, userID, l.up.Auth0.PeekUser, func() *dataloader.Loader[string, *auth0.User] {
+		return l.userProfile.get(batchOf(l.up.Auth0.Users))
+	})
 }
 
 // GroupsByPartition loads all groups of a UiPath organization; nil when the
 // partition does not exist.
-func (l *Loaders) GroupsByPartition(ctx context.Context, k PartitionKey) ([]identity.Group, error) {
+func (l *Loaders) GroupsByPartition(ctx context.Context, k identity.PartitionKey) ([]identity.Group, error) {
 	if l.up.Identity == nil {
 		return nil, ErrGroupsDisabled
 	}
-	return l.groupsByPartition.Load(ctx, k)()
+	return single(ctx, k, l.up.Identity.PeekGroups, func() *dataloader.Loader[identity.PartitionKey, []identity.Group] {
+		return l.groupsByPartition.get(batchOf(l.up.Identity.Groups))
+	})
+}
+
+// GroupsOfPartitions loads the groups of a level of UiPath organizations in
+// one call; organizations of a list often share a partition, which is
+// asked for once.
+func (l *Loaders) GroupsOfPartitions(ctx context.Context, keys []identity.PartitionKey) ([][]identity.Group, []error) {
+	if l.up.Identity == nil {
+		errs := make([]error, len(keys))
+		for i := range errs {
+			errs[i] = ErrGroupsDisabled
+		}
+		return make([][]identity.Group, len(keys)), errs
+	}
+	return level(ctx, keys, l.up.Identity.Groups)
 }
 
 // GroupByID loads one group; nil when there is none.
-func (l *Loaders) GroupByID(ctx context.Context, k GroupKey) (*identity.Group, error) {
+func (l *Loaders) GroupByID(ctx context.Context, k identity.GroupKey) (*identity.Group, error) {
 	if l.up.Identity == nil {
 		return nil, ErrGroupsDisabled
 	}
-	return l.groupByID.Load(ctx, k)()
+	return single(ctx, k, l.up.Identity.PeekGroup, func() *dataloader.Loader[identity.GroupKey, *identity.Group] {
+		return l.groupByID.get(batchOf(l.up.Identity.GroupsByID))
+	})
 }
 
 // GroupsEnabled reports whether an identity upstream is configured.
@@ -286,221 +338,12 @@ func (l *Loaders) GroupsNeedOrganizationName() bool {
 	return l.up.Identity != nil && l.up.Identity.NeedsOrganizationName()
 }
 
-// primeOrganizations records organizations that arrived inside a list, so
-// asking for one of them again by id or by name costs nothing.
-func (l *Loaders) primeOrganizations(ctx context.Context, orgs []auth0.Organization) {
-	for i := range orgs {
-		l.primeOrganization(ctx, &orgs[i])
-	}
-}
-
-func (l *Loaders) primeOrganization(ctx context.Context, o *auth0.Organization) {
-	l.orgs.mu.Lock()
-	defer l.orgs.mu.Unlock()
-	if o.ID != "" {
-		l.orgs.byID[o.ID] = o
-		l.organization.Prime(ctx, OrganizationKey{ID: o.ID}, o)
-	}
-	if o.Name != "" {
-		l.orgs.byName[o.Name] = o
-		l.organization.Prime(ctx, OrganizationKey{Name: o.Name}, o)
-	}
-}
-
-// fetchOrganizations is the organization loader's batch function: the ids,
-// then the names, each through fetchOrganizationsBy. Waiting for the other
-// kind costs one round trip of latency, but only when a query asks for
-// organizations by id and by name at once, and it never spends an upstream
-// call twice on one organization.
-func (l *Loaders) fetchOrganizations(ctx context.Context, keys []OrganizationKey) []*dataloader.Result[*auth0.Organization] {
-	ctx, flush := upstream.StartBatch(ctx)
-	defer flush()
-	ctx = calls.WithBatchSize(ctx, len(keys))
-	urls := make([]string, len(keys))
-	for i, k := range keys {
-		if k.ID != "" {
-			urls[i] = l.up.Auth0.OrganizationURL(k.ID)
-		} else {
-			urls[i] = l.up.Auth0.OrganizationByNameURL(k.Name)
-		}
-	}
-	l.up.Auth0.Prefetch(ctx, urls)
-	results := make([]*dataloader.Result[*auth0.Organization], len(keys))
-	var ids, names []int
-	for i, k := range keys {
-		if k.ID != "" {
-			ids = append(ids, i)
-		} else {
-			names = append(names, i)
-		}
-	}
-	if len(keys) > l.up.Concurrency {
-		byKey := func(a, b int) int {
-			return cmp.Or(strings.Compare(keys[a].ID, keys[b].ID), strings.Compare(keys[a].Name, keys[b].Name))
-		}
-		slices.SortFunc(ids, byKey)
-		slices.SortFunc(names, byKey)
-	}
-	l.fetchOrganizationsBy(ctx, lookupByID, keys, ids, results)
-	l.fetchOrganizationsBy(ctx, lookupByName, keys, names, results)
-	return results
-}
-
-func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []OrganizationKey, idx []int, results []*dataloader.Result[*auth0.Organization]) {
-	if len(idx) == 0 {
-		return
-	}
-	t := &l.orgs
-	t.mu.Lock()
-	for t.fetching[1-kind] > 0 {
-		t.changed.Wait() // bounded by UPSTREAM_TIMEOUT of the fetches awaited
-	}
-	rest := make([]int, 0, len(idx))
-	for _, i := range idx {
-		known, ok := t.byID[keys[i].ID]
-		if kind == lookupByName {
-			known, ok = t.byName[keys[i].Name]
-		}
-		if ok {
-			results[i] = &dataloader.Result[*auth0.Organization]{Data: known}
-		} else {
-			rest = append(rest, i)
-		}
-	}
-	if len(rest) == 0 {
-		t.mu.Unlock()
-		return
-	}
-	t.fetching[kind]++
-	t.mu.Unlock()
-
-	each(l.up.Concurrency, rest, func(i int) {
-		if kind == lookupByID {
-			results[i] = result(l.up.Auth0.Organization(ctx, keys[i].ID))
-		} else {
-			results[i] = result(l.up.Auth0.OrganizationByName(ctx, keys[i].Name))
-		}
-	})
-	for _, i := range rest {
-		if o := results[i].Data; o != nil {
-			l.primeOrganization(ctx, o)
-		}
-	}
-	t.mu.Lock()
-	t.fetching[kind]--
-	t.changed.Broadcast()
-	t.mu.Unlock()
-}
-
-// edge describes one upstream edge to newLoader: how to fetch one key, the
-// canonical order of keys, and, for the cache, each key's URL and the
-// client that reads many cached URLs in one round trip.
-type edge[K comparable, V any] struct {
-	fetch    func(context.Context, K) (V, error)
-	compare  func(a, b K) int
-	url      func(K) string
-	prefetch func(context.Context, []string)
-}
-
-func newLoader[K comparable, V any](concurrency int, e edge[K, V]) *dataloader.Loader[K, V] {
-	return dataloader.NewBatchedLoader(batchFunc(concurrency, e),
-		dataloader.WithWait[K, V](batchWait),
-		dataloader.WithBatchCapacity[K, V](batchCapacity),
-	)
-}
-
-// batchFunc turns a fetch of one key into a batch function: exactly one
-// result per key, in key order, at most concurrency fetches at once, and a
-// 404 turned into a zero value (null) rather than an error. The loader's memo
-// has already removed repeated keys. The batch reads its keys' cached
-// responses in one round trip first and writes what it fetched in one
-// round trip at its end.
-//
-// When a batch holds more keys than may run at once, they are fetched in the
-// order compare gives rather than the order resolvers happened to ask in, so
-// identical queries running side by side issue the same calls at the same
-// moments and share them in flight.
-func batchFunc[K comparable, V any](concurrency int, e edge[K, V]) dataloader.BatchFunc[K, V] {
-	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
-		ctx, flush := upstream.StartBatch(ctx)
-		defer flush()
-		ctx = calls.WithBatchSize(ctx, len(keys))
-		if e.url != nil && e.prefetch != nil {
-			urls := make([]string, 0, len(keys))
-			for _, k := range keys {
-				if u := e.url(k); u != "" {
-					urls = append(urls, u)
-				}
-			}
-			e.prefetch(ctx, urls)
-		}
-		results := make([]*dataloader.Result[V], len(keys))
-		idx := make([]int, len(keys))
-		for i := range idx {
-			idx[i] = i
-		}
-		if len(keys) > concurrency {
-			slices.SortFunc(idx, func(a, b int) int { return e.compare(keys[a], keys[b]) })
-		}
-		each(concurrency, idx, func(i int) { results[i] = result(e.fetch(ctx, keys[i])) })
-		return results
-	}
-}
-
-func comparePage(a, b PageKey) int {
-	return cmp.Or(strings.Compare(a.From, b.From), cmp.Compare(a.Take, b.Take))
-}
-
-func compareMembers(a, b MembersKey) int {
-	return cmp.Or(strings.Compare(a.OrganizationID, b.OrganizationID), strings.Compare(a.From, b.From), cmp.Compare(a.Take, b.Take))
-}
-
-func comparePartition(a, b PartitionKey) int {
-	return cmp.Or(strings.Compare(a.PartitionID, b.PartitionID), strings.Compare(a.OrganizationName, b.OrganizationName))
-}
-
-func compareGroup(a, b GroupKey) int {
-	return cmp.Or(comparePartition(PartitionKey{a.OrganizationName, a.PartitionID}, PartitionKey{b.OrganizationName, b.PartitionID}), strings.Compare(a.GroupID, b.GroupID))
-}
-
-// each calls f for every index, at most concurrency at a time; a single
-// index runs on the caller's goroutine.
-func each(concurrency int, idx []int, f func(i int)) {
-	switch len(idx) {
-	case 0:
-		return
-	case 1:
-		f(idx[0])
-		return
-	}
-	sem := make(chan struct{}, concurrency)
-	var wg sync.WaitGroup
-	for _, i := range idx {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f(i)
-		}()
-	}
-	wg.Wait()
-}
-
-func result[V any](v V, err error) *dataloader.Result[V] {
-	if err != nil && upstream.IsNotFound(err) {
-		var zero V
-		return &dataloader.Result[V]{Data: zero}
-	}
-	return &dataloader.Result[V]{Data: v, Error: err}
-}
-
 type ctxKey struct{}
 
 // Middleware gives every request its own Loaders.
 func Middleware(up Upstreams, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := upstream.WithRequestStart(r.Context(), time.Now())
-		next.ServeHTTP(w, r.WithContext(WithLoaders(ctx, New(up))))
+		next.ServeHTTP(w, r.WithContext(WithLoaders(r.Context(), New(up))))
 	})
 }
 

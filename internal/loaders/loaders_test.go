@@ -3,74 +3,89 @@ package loaders
 import (
 	"context"
 	"errors"
-	"strings"
-	"sync"
-	"sync/atomic"
+	"slices"
 	"testing"
 
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
-func TestBatchFuncOneResultPerKeyInKeyOrder(t *testing.T) {
-	var inFlight, peak atomic.Int32
+// TestLevelAsksEachKeyOnceAndAnswersEveryPosition: a level with repeated
+// keys (organizations sharing a partition) makes one call with each key
+// once, in first-seen order, and every position gets its key's answer or
+// error; the keys given are not touched.
+func TestLevelAsksEachKeyOnceAndAnswersEveryPosition(t *testing.T) {
 	boom := errors.New("boom")
-	fetch := func(_ context.Context, k string) (*string, error) {
-		n := inFlight.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
+	var asked [][]string
+	many := func(_ context.Context, keys []string) []upstream.Result[string] {
+		asked = append(asked, slices.Clone(keys))
+		out := make([]upstream.Result[string], len(keys))
+		for i, k := range keys {
+			switch k {
+			case "missing":
+				out[i] = upstream.Result[string]{}
+			case "fail":
+				out[i] = upstream.Result[string]{Err: boom}
+			default:
+				out[i] = upstream.Result[string]{Value: "v-" + k, Found: true}
 			}
 		}
-		defer inFlight.Add(-1)
-		switch {
-		case strings.HasPrefix(k, "missing"):
-			return nil, &upstream.Error{Kind: upstream.KindNotFound, Status: 404}
-		case strings.HasPrefix(k, "fail"):
-			return nil, boom
-		}
-		v := "value-" + k
-		return &v, nil
+		return out
 	}
-	keys := []string{"z", "missing-1", "a", "fail-1", "m", "b", "c", "d", "e", "f"}
-	results := batchFunc(3, edge[string, *string]{compare: strings.Compare, fetch: fetch})(context.Background(), keys)
-	if len(results) != len(keys) {
-		t.Fatalf("%d results for %d keys", len(results), len(keys))
+	keys := []string{"b", "a", "b", "missing", "fail", "a", "c"}
+	given := slices.Clone(keys)
+	values, errs := level(context.Background(), keys, many)
+	if len(asked) != 1 || !slices.Equal(asked[0], []string{"b", "a", "missing", "fail", "c"}) {
+		t.Fatalf("calls %v, want one call with each key once", asked)
 	}
-	for i, k := range keys {
-		r := results[i]
-		switch {
-		case strings.HasPrefix(k, "missing"):
-			if r.Data != nil || r.Error != nil {
-				t.Errorf("%s: not found should be (nil, nil), got (%v, %v)", k, r.Data, r.Error)
-			}
-		case strings.HasPrefix(k, "fail"):
-			if !errors.Is(r.Error, boom) {
-				t.Errorf("%s: error %v", k, r.Error)
-			}
-		default:
-			if r.Error != nil || r.Data == nil || *r.Data != "value-"+k {
-				t.Errorf("%s: got (%v, %v)", k, r.Data, r.Error)
-			}
+	if !slices.Equal(keys, given) {
+		t.Fatalf("keys changed to %v", keys)
+	}
+	want := []string{"v-b", "v-a", "v-b", "", "", "v-a", "v-c"}
+	if !slices.Equal(values, want) {
+		t.Fatalf("values %q, want %q", values, want)
+	}
+	for i, err := range errs {
+		if (keys[i] == "fail") != errors.Is(err, boom) {
+			t.Fatalf("position %d (%s): error %v", i, keys[i], err)
 		}
 	}
-	if p := peak.Load(); p > 3 {
-		t.Fatalf("%d fetches at once, bound 3", p)
+	if _, errs := level(context.Background(), []string{"a", "b"}, many); errs != nil {
+		t.Fatalf("no failure, errors %v: want nil", errs)
 	}
 }
 
-func TestBatchFuncFetchesOverflowInCanonicalOrder(t *testing.T) {
-	var mu sync.Mutex
-	var order []string
-	fetch := func(_ context.Context, k string) (string, error) {
-		mu.Lock()
-		order = append(order, k)
-		mu.Unlock()
-		return k, nil
+// TestBatchOfKeepsKeyOrderAndTurnsNotFoundIntoZero: the dataloader batch
+// function made from a client call answers one result per key in key order,
+// a 404 as the zero value without an error.
+func TestBatchOfKeepsKeyOrderAndTurnsNotFoundIntoZero(t *testing.T) {
+	boom := errors.New("boom")
+	batch := batchOf(func(_ context.Context, keys []string) []upstream.Result[*string] {
+		out := make([]upstream.Result[*string], len(keys))
+		for i, k := range keys {
+			switch k {
+			case "missing":
+			case "fail":
+				out[i].Err = boom
+			default:
+				v := "v-" + k
+				out[i] = upstream.Result[*string]{Value: &v, Found: true}
+			}
+		}
+		return out
+	})
+	keys := []string{"z", "missing", "a", "fail"}
+	res := batch(context.Background(), keys)
+	if len(res) != len(keys) {
+		t.Fatalf("%d results for %d keys", len(res), len(keys))
 	}
-	batchFunc(1, edge[string, string]{compare: strings.Compare, fetch: fetch})(context.Background(), []string{"d", "b", "a", "c"})
-	if got := strings.Join(order, ""); got != "abcd" {
-		t.Fatalf("fetch order %s, want abcd", got)
+	if *res[0].Data != "v-z" || *res[2].Data != "v-a" || res[0].Error != nil {
+		t.Fatalf("values out of key order: %+v", res)
+	}
+	if res[1].Data != nil || res[1].Error != nil {
+		t.Fatalf("not found: %+v, want (nil, nil)", res[1])
+	}
+	if !errors.Is(res[3].Error, boom) {
+		t.Fatalf("failure: %+v", res[3])
 	}
 }
 

@@ -32,6 +32,7 @@ type Metrics struct {
 	upRequests  *prometheus.CounterVec
 	upDuration  *prometheus.HistogramVec
 	cache       *prometheus.CounterVec
+	decodes     *prometheus.CounterVec
 	rlRemaining *prometheus.GaugeVec
 }
 
@@ -63,12 +64,16 @@ func New() *Metrics {
 			Name: "orgraph_cache_lookups_total",
 			Help: "Response cache lookups by upstream, loader (route template) and outcome (hit, stale, miss).",
 		}, []string{"upstream", "loader", "outcome"}),
+		decodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orgraph_upstream_decodes_total",
+			Help: "Upstream bodies decoded, by upstream, route template and source (upstream: a fresh answer; redis: an entry another replica fetched). A warm in-process hit decodes nothing.",
+		}, []string{"upstream", "route", "source"}),
 		rlRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "orgraph_upstream_ratelimit_remaining",
 			Help: "X-RateLimit-Remaining of the latest response from each upstream.",
 		}, []string{"upstream"}),
 	}
-	m.reg.MustRegister(m.operations, m.opDuration, m.upRequests, m.upDuration, m.cache, m.rlRemaining,
+	m.reg.MustRegister(m.operations, m.opDuration, m.upRequests, m.upDuration, m.cache, m.decodes, m.rlRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -87,6 +92,11 @@ func (m *Metrics) UpstreamRequest(service, route string, status int, d time.Dura
 // CacheLookup implements upstream.Recorder.
 func (m *Metrics) CacheLookup(service, route, outcome string) {
 	m.cache.WithLabelValues(service, route, outcome).Inc()
+}
+
+// Decoded implements upstream.Recorder.
+func (m *Metrics) Decoded(service, route, source string) {
+	m.decodes.WithLabelValues(service, route, source).Inc()
 }
 
 // RateLimitRemaining implements upstream.Recorder.

@@ -108,8 +108,7 @@ func Collect[T any](ctx context.Context, kind Kind, first int, after Cursor, fet
 	page := Page[T]{Items: make([]T, 0, first), Cursors: make([]string, 0, first)}
 	from, skip := after.From, after.Skip
 	for len(page.Items) < first {
-		need := first - len(page.Items)
-		take := min(MaxTake, skip+need)
+		take := min(MaxTake, skip+first-len(page.Items))
 		items, next, err := fetch(ctx, from, take)
 		if err != nil {
 			return Page[T]{}, err
@@ -138,4 +137,11 @@ func Collect[T any](ctx context.Context, kind Kind, first int, after Cursor, fet
 		page.EndCursor = page.Cursors[n-1]
 	}
 	return page, nil
+}
+
+// FirstFetch is the checkpoint page Collect asks for first, for first items
+// after the cursor: a caller that reads the first pages of many lists in one
+// lookup asks for exactly these.
+func FirstFetch(first int, after Cursor) (from string, take int) {
+	return after.From, min(MaxTake, after.Skip+first)
 }

@@ -17,16 +17,17 @@ import (
 // requestInfo is what the access-log line of one request says, filled in by
 // the layers below it.
 type requestInfo struct {
-	stats     upstream.RequestStats
 	operation string
 	outcome   string
 }
 
 type requestInfoKey struct{}
 
-// accessLog writes one structured line per GraphQL request: request id
+// accessLog starts each GraphQL request's scope (upstream.Request: what it
+// costs upstream is counted there) and writes one structured line per request: request id
 // (X-Request-Id honoured when it is a sane id, made otherwise, and sent
-// back), operation name, status, duration, upstream calls, cache hits and
+// back), operation name, status, duration, upstream calls, cache hits,
+// upstream batches (many-key lookups: about one per level of the query) and
 // outcome. Nothing of the request body, the variables or the headers is
 // logged: they may hold personal data and credentials.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {
@@ -38,8 +39,8 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		info := &requestInfo{}
-		ctx := context.WithValue(r.Context(), requestInfoKey{}, info)
-		ctx = upstream.WithRequestStats(ctx, &info.stats)
+		rq := upstream.NewRequest(start)
+		ctx := upstream.WithRequest(context.WithValue(r.Context(), requestInfoKey{}, info), rq)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 		outcome := info.outcome
@@ -53,8 +54,9 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 			slog.String("operation", info.operation),
 			slog.String("outcome", outcome),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int64("upstream_calls", info.stats.Calls.Load()),
-			slog.Int64("cache_hits", info.stats.CacheHits.Load()),
+			slog.Int64("upstream_calls", rq.Calls()),
+			slog.Int64("cache_hits", rq.CacheHits()),
+			slog.Int64("upstream_batches", rq.Batches()),
 		)
 	})
 }

@@ -216,11 +216,11 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		c.Metrics = m
 		c.Logger = log
 		c.Tracer = tracer // nil without OTLP settings: no spans
+		c.Concurrency = cfg.UpstreamConcurrency
 		return c
 	}
 	up := loaders.Upstreams{
-		Auth0:       auth0.New(cfg.Auth0.BaseURL, client("auth0", auth0Tokens)),
-		Concurrency: cfg.UpstreamConcurrency,
+		Auth0: auth0.New(cfg.Auth0.BaseURL, client("auth0", auth0Tokens)),
 	}
 	if cfg.Identity.BaseURL != "" {
 		idTokens := tokenSource("identity", cfg.Identity.Token, cfg.Identity.ClientID, cfg.Identity.ClientSecret,

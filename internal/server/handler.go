@@ -212,8 +212,8 @@ func callerAuth(o HandlerOptions, next http.Handler) http.Handler {
 		return auth.Middleware(o.Verifier, next)
 	}
 	forward := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := upstream.WithForwardedToken(r.Context(), auth.CallerFrom(r.Context()).Token())
-		next.ServeHTTP(w, r.WithContext(ctx))
+		upstream.RequestFrom(r.Context()).SetForwardedToken(auth.CallerFrom(r.Context()).Token())
+		next.ServeHTTP(w, r)
 	})
 	if o.Verifier == nil {
 		return auth.Passthrough(forward)

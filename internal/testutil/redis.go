@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -307,4 +308,48 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)
+}
+
+// CommandCounter counts Redis round trips: one per command or pipeline. The
+// handshake of a newly dialled connection (HELLO, CLIENT SETINFO) also
+// passes through hooks; it is the pool's cost, not the caller's, so it is
+// not counted.
+type CommandCounter struct{ n atomic.Int64 }
+
+// CountCommands hooks a CommandCounter into rdb.
+func CountCommands(rdb redis.UniversalClient) *CommandCounter {
+	c := &CommandCounter{}
+	rdb.AddHook(c)
+	return c
+}
+
+// Load is the round trips so far.
+func (c *CommandCounter) Load() int64 { return c.n.Load() }
+
+// Reset starts counting again from zero.
+func (c *CommandCounter) Reset() { c.n.Store(0) }
+
+func isHandshake(cmd redis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
+
+// DialHook implements redis.Hook.
+func (c *CommandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook implements redis.Hook.
+func (c *CommandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if !isHandshake(cmd) {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// ProcessPipelineHook implements redis.Hook.
+func (c *CommandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && !isHandshake(cmds[0]) {
+			c.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
 }

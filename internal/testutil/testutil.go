@@ -60,9 +60,10 @@ func UpstreamEnv(upstreamBase string) map[string]string {
 
 // Gateway is a gateway under test.
 type Gateway struct {
-	URL    string
-	Config config.Config
-	Logs   *SyncBuffer
+	URL     string
+	Config  config.Config
+	Logs    *SyncBuffer
+	Handler http.Handler // what URL serves, for benchmarks that skip the network
 }
 
 // StartGateway builds the gateway from env exactly as main does (config.Load,
@@ -74,7 +75,11 @@ func StartGateway(t testing.TB, env map[string]string) *Gateway {
 		t.Fatalf("config: %v", err)
 	}
 	logs := &SyncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if _, set := env["LOG_LEVEL"]; set {
+		level = cfg.LogLevel
+	}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	gw, err := server.New(cfg, log)
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
@@ -84,7 +89,7 @@ func StartGateway(t testing.TB, env map[string]string) *Gateway {
 		srv.Close()
 		_ = gw.Shutdown(context.Background())
 	})
-	return &Gateway{URL: srv.URL, Config: gw.Config, Logs: logs}
+	return &Gateway{URL: srv.URL, Config: gw.Config, Logs: logs, Handler: gw.Handler}
 }
 
 // StartGatewayOnSimulator starts a simulator with cfg and a gateway pointed at it.

@@ -72,7 +72,8 @@ func startGraph(t *testing.T, tp trace.TracerProvider) (string, *headerLog) {
 
 	client := upstream.NewClient("auth0", upSrv.Client(), upstream.NewStaticToken(testutil.Auth0Token), 5*time.Second)
 	client.Tracer = tracing.Tracer(tp)
-	up := loaders.Upstreams{Auth0: auth0.New(upSrv.URL, client), Concurrency: 4}
+	client.Concurrency = 4
+	up := loaders.Upstreams{Auth0: auth0.New(upSrv.URL, client)}
 
 	gql := handler.New(graph.NewExecutableSchema(graph.Config{
 		Resolvers:  &graph.Resolver{PartitionMetadataKey: "partitionGlobalId", OrganizationMetadataKey: "uipathOrganization"},

@@ -20,10 +20,8 @@ import (
 // request the upstream's rate limit sees. The budget is spent before the rate
 // governor is asked, so a refused call takes no slot of the shared budget.
 
-type callBudgetKey struct{}
-
 // callBudget is one operation's counter, shared by every resolver and loader
-// batch of that operation through the context.
+// batch of that operation through its Request.
 type callBudget struct {
 	max   int64
 	spent atomic.Int64
@@ -31,28 +29,28 @@ type callBudget struct {
 
 // WithCallBudget returns a context under which at most max requests are sent
 // upstream; the (max+1)-th is refused with a *CallBudgetError. max < 1 means
-// no budget. Every context derived from the result shares the one counter, so
-// it belongs on the context an operation's resolvers run under
-// (internal/limits puts it there).
+// no budget. The budget belongs to the request on ctx (internal/limits sets
+// it before the operation runs), so every resolver and loader batch of the
+// operation shares the one counter; without a request on ctx, a new one is
+// made to carry it.
 func WithCallBudget(ctx context.Context, max int) context.Context {
-	if max < 1 {
-		return context.WithValue(ctx, callBudgetKey{}, (*callBudget)(nil))
+	r := RequestFrom(ctx)
+	if r == nil {
+		r = &Request{}
+		ctx = WithRequest(ctx, r)
 	}
-	return context.WithValue(ctx, callBudgetKey{}, &callBudget{max: int64(max)})
+	r.budget = nil
+	if max >= 1 {
+		r.budget = &callBudget{max: int64(max)}
+	}
+	return ctx
 }
 
 func budgetOf(ctx context.Context) *callBudget {
-	b, _ := ctx.Value(callBudgetKey{}).(*callBudget)
-	return b
-}
-
-// withoutCallBudget detaches work that is not the operation's own (a
-// background refresh) from its budget.
-func withoutCallBudget(ctx context.Context) context.Context {
-	if budgetOf(ctx) == nil {
-		return ctx
+	if r := RequestFrom(ctx); r != nil {
+		return r.budget
 	}
-	return context.WithValue(ctx, callBudgetKey{}, (*callBudget)(nil))
+	return nil
 }
 
 // SpendCall records one request about to be sent upstream under ctx's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestCallBudgetCounts: SpendCall admits exactly max calls however many
@@ -64,7 +65,7 @@ func TestSpentByOther(t *testing.T) {
 	if spentByOther(mine, errors.New("other")) || spentByOther(mine, nil) {
 		t.Fatal("spentByOther on an error that is no budget's")
 	}
-	if err := SpendCall(withoutCallBudget(mine)); err != nil {
+	if err := SpendCall(WithRequest(mine, RequestFrom(mine).detached(time.Now()))); err != nil {
 		t.Fatalf("detached context still spends the operation's budget: %v", err)
 	}
 }

@@ -96,14 +96,14 @@ func TestJoinerDoesNotPay(t *testing.T) {
 	began := time.Now()
 	leader := make(chan error, 1)
 	go func() {
-		ctx := upstream.WithRequestStart(upstream.WithCallBudget(context.Background(), 1), began)
+		ctx := upstream.WithCallBudget(upstream.WithRequest(context.Background(), upstream.NewRequest(began)), 1)
 		var out any
 		leader <- c.GetJSON(ctx, orgsRoute, orgsURL(base, 5), &out)
 	}()
 	waitFor(t, func() bool { return sim.Count(upstreamsim.RouteOrganizations) == 1 })
 
 	var out any
-	if err := c.GetJSON(upstream.WithRequestStart(spent(t), began), orgsRoute, orgsURL(base, 5), &out); err != nil {
+	if err := c.GetJSON(spentSince(t, began), orgsRoute, orgsURL(base, 5), &out); err != nil {
 		t.Fatalf("joiner with a spent budget: %v", err)
 	}
 	if err := <-leader; err != nil {
@@ -199,4 +199,15 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// spentSince returns the context of a request that began at began and has
+// spent its budget of one call.
+func spentSince(t *testing.T, began time.Time) context.Context {
+	t.Helper()
+	ctx := upstream.WithCallBudget(upstream.WithRequest(context.Background(), upstream.NewRequest(began)), 1)
+	if err := upstream.SpendCall(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
 }

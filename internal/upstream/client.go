@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -30,13 +29,10 @@ const maxBody = 32 << 20
 // only for 429, 5xx and timeouts, only within the caller's deadline.
 const maxAttempts = 3
 
-// Client performs authenticated JSON GETs against one upstream service. It is
+// Client performs authenticated GETs against one upstream service. It is
 // the one place every upstream request passes, so it is where the cache is
 // read and written, where identical calls are shared, and where the rate
-// governor is asked before each request:
-//
-//	cache (fresh: served; stale: served and refreshed in the background)
-//	→ sharing across requests (share.go) → governor → HTTP (retries) → cache
+// governor is asked before each request (route.go has the order).
 type Client struct {
 	Service string       // "auth0" or "identity": error, metric and key label
 	HTTP    *http.Client // shared transport with keep-alive
@@ -46,16 +42,14 @@ type Client struct {
 	Limiter Limiter      // nil: no governor
 	Metrics Recorder     // nil: nothing recorded
 	Logger  *slog.Logger
-	// Tracer, when set, gives each GetJSON a client span: cache outcome,
-	// batch size, and per HTTP attempt an event with the governor's wait and
-	// the status (internal/tracing/calls). nil: no spans, nothing spent.
+	// Tracer, when set, gives each key a lookup a client span: cache
+	// outcome, batch size, and per HTTP attempt an event with the governor's
+	// wait and the status (internal/tracing/calls). nil: no spans, nothing
+	// spent.
 	Tracer trace.Tracer
-	// Companions, when set, names the other URLs a fetched body also answers,
-	// with their bodies: an organization fetched by id also answers by name.
-	// They are cached with the response, so a later request that asks the
-	// other way finds them. Called only for responses from the upstream,
-	// never for cache hits, so it costs nothing on the hot path.
-	Companions func(route string, body []byte) []Companion
+	// Concurrency bounds the upstream requests one many-key lookup sends
+	// at once (UPSTREAM_CONCURRENCY); below 1, one at a time.
+	Concurrency int
 
 	flight  singleflight.Group
 	flights sync.Map // flight key → *flightState, while the flight runs
@@ -70,12 +64,6 @@ type flightState struct {
 
 type flightStateKey struct{}
 
-// Companion is a URL whose response a fetched body already contains.
-type Companion struct {
-	URL  string
-	Body []byte
-}
-
 // NewClient returns a Client for service. timeout bounds one upstream call,
 // including the token fetch it may need.
 func NewClient(service string, httpClient *http.Client, tokens TokenSource, timeout time.Duration) *Client {
@@ -83,7 +71,7 @@ func NewClient(service string, httpClient *http.Client, tokens TokenSource, time
 		httpClient = http.DefaultClient
 	}
 	return &Client{Service: service, HTTP: httpClient, Tokens: tokens, Timeout: timeout, now: time.Now,
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger: slog.New(slog.DiscardHandler), Concurrency: 1}
 }
 
 // flightKey names a call for sharing: the same upstream, credentials and
@@ -96,72 +84,45 @@ func (c *Client) cacheKey(ctx context.Context, rawURL string) string {
 	return c.Cache.Key(c.Service, c.scope(ctx), rawURL)
 }
 
-// GetJSON fetches rawURL and decodes the JSON body into out. route is the
-// route template used in errors and metrics (never the raw URL: ids are
-// personal data and tokens could ride in query strings).
-func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) (err error) {
-	if c.Tracer != nil {
-		var span trace.Span
-		ctx, span = calls.Start(ctx, c.Tracer, c.Service, route)
-		defer func() { c.endSpan(span, err) }()
-	}
-	var key string
-	if c.Cache.Enabled() {
-		key = c.cacheKey(ctx, rawURL)
-		e := c.lookup(ctx, key)
-		switch e.StateAt(c.now()) {
-		case cache.Fresh:
-			c.recordLookup(ctx, route, "hit")
-			return c.fromEntry(route, e, out)
-		case cache.Stale:
-			c.recordLookup(ctx, route, "stale")
-			c.refresh(ctx, route, rawURL, key)
-			return c.fromEntry(route, e, out)
-		}
-		c.recordLookup(ctx, route, "miss")
-	}
-	body, err := c.shared(ctx, route, rawURL, key)
-	if err != nil {
-		return err
-	}
-	return c.decode(route, body, out)
-}
-
-// shared fetches rawURL once for all overlapping requests (see share.go).
-// Identical calls share one upstream request, which runs detached from any
-// single caller's cancellation but within the leader's deadline, while each
-// caller still stops waiting when its own context ends.
+// shared fetches rawURL once for all overlapping requests (see share.go) and
+// decodes it once with d. Identical calls share one upstream request, which
+// runs detached from any single caller's cancellation but within the
+// leader's deadline, while each caller still stops waiting when its own
+// context ends. A 404 is an entry (Status 404), not an error.
 //
 // The leader's call budget (budget.go) pays for the shared request. When the
 // leader's budget was spent, the flight fails for the leader only: a joiner
 // tries again, in a new flight it leads or joins, under its own budget.
-func (c *Client) shared(ctx context.Context, route, rawURL, key string) ([]byte, error) {
+func (c *Client) shared(ctx context.Context, d *decoder, rawURL, key string, w *writeBatch) (*cache.Entry, error) {
 	for {
-		body, err := c.sharedOnce(ctx, route, rawURL, key)
+		e, err := c.sharedOnce(ctx, d, rawURL, key, w)
 		if err != nil && spentByOther(ctx, err) && ctx.Err() == nil {
 			continue
 		}
-		return body, err
+		return e, err
 	}
 }
 
-func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]byte, error) {
+func (c *Client) sharedOnce(ctx context.Context, d *decoder, rawURL, key string, w *writeBatch) (*cache.Entry, error) {
 	flightKey := c.flightKey(ctx, rawURL)
-	began, hasStart := requestStart(ctx)
-	if hasStart {
-		if body, ok := c.recent.get(flightKey, began, c.now()); ok {
+	rq := RequestFrom(ctx)
+	if rq != nil && rq.began.IsZero() {
+		rq = nil // no start known: results are shared only while in flight
+	}
+	if rq != nil {
+		if e, ok := c.recent.get(flightKey, rq.began, c.now()); ok {
 			calls.Source(ctx, calls.SourceRecent)
-			return body, nil
+			return e, nil
 		}
 	}
 	source := calls.SourceShared // until this call's own function runs
 	ch := c.flight.DoChan(flightKey, func() (any, error) {
 		// Checked again here: the result may have been stored between the
 		// check above and this flight starting.
-		if hasStart {
-			if body, ok := c.recent.get(flightKey, began, c.now()); ok {
+		if rq != nil {
+			if e, ok := c.recent.get(flightKey, rq.began, c.now()); ok {
 				source = calls.SourceRecent
-				return body, nil
+				return e, nil
 			}
 		}
 		source = calls.SourceUpstream
@@ -174,12 +135,12 @@ func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]b
 			fctx, cancel = context.WithDeadline(fctx, deadline)
 			defer cancel()
 		}
-		body, err := c.get(fctx, route, rawURL)
-		c.keep(fctx, route, key, body, err)
+		body, err := c.get(fctx, d.route, rawURL)
+		e, err := c.keep(fctx, d, key, body, err, w)
 		if err == nil {
-			c.recent.put(flightKey, body, c.now())
+			c.recent.put(flightKey, e, c.now())
 		}
-		return body, err
+		return e, err
 	})
 	select {
 	case <-ctx.Done():
@@ -187,93 +148,94 @@ func (c *Client) sharedOnce(ctx context.Context, route, rawURL, key string) ([]b
 			errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			// This request joined a call still queued for the rate budget
 			// (its leader has a later deadline): out of time for budget.
-			return nil, &Error{Service: c.Service, Route: route, Kind: KindRateLimited, Code: "gateway_budget",
+			return nil, &Error{Service: c.Service, Route: d.route, Kind: KindRateLimited, Code: "gateway_budget",
 				RetryAfter: time.Second, Err: ctx.Err()}
 		}
-		return nil, &Error{Service: c.Service, Route: route, Kind: KindUnavailable, Err: ctx.Err()}
+		return nil, &Error{Service: c.Service, Route: d.route, Kind: KindUnavailable, Err: ctx.Err()}
 	case res := <-ch:
 		calls.Source(ctx, source)
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return res.Val.([]byte), nil
+		return res.Val.(*cache.Entry), nil
 	}
 }
 
-// keep caches a response: bodies (with their companions) and 404s; never
-// other errors.
-func (c *Client) keep(ctx context.Context, route, key string, body []byte, err error) {
-	if key == "" {
-		return
-	}
-	switch {
-	case err == nil:
-		c.store(ctx, key, c.Cache.NewEntry(http.StatusOK, body))
-		if c.Companions != nil {
-			for _, comp := range c.Companions(route, body) {
-				c.store(ctx, c.cacheKey(ctx, comp.URL), c.Cache.NewEntry(http.StatusOK, comp.Body))
-			}
+// keep decodes a fetched body once and caches the result, with the other
+// entries its value also answers (a route's related entries), in-process at
+// once and in Redis through w. A 404 becomes a cached not-found entry;
+// other errors, and bodies that do not decode, are never cached.
+func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, err error, w *writeBatch) (*cache.Entry, error) {
+	if err != nil {
+		if !IsNotFound(err) {
+			return nil, err
 		}
-	case IsNotFound(err):
-		c.store(ctx, key, c.Cache.NewEntry(http.StatusNotFound, nil))
+		e := c.Cache.NewEntry(http.StatusNotFound, nil, 0)
+		if key != "" {
+			c.Cache.SetLocal(key, e)
+			w.add(ctx, c.Cache, cache.Write{Key: key, Entry: e})
+		}
+		return e, nil
 	}
+	value, related, derr := d.decode(body)
+	c.recordDecode(d.route, "upstream")
+	if derr != nil {
+		return nil, &Error{Service: c.Service, Route: d.route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: derr}
+	}
+	e := c.Cache.NewEntry(http.StatusOK, value, len(body))
+	if key == "" {
+		return e, nil
+	}
+	c.Cache.SetLocal(key, e)
+	w.add(ctx, c.Cache, cache.Write{Key: key, Entry: e, Body: body})
+	for _, r := range related {
+		re := &cache.Entry{Status: http.StatusOK, Value: r.Value, Size: len(r.Body),
+			FetchedAt: e.FetchedAt, FreshUntil: e.FreshUntil, StaleUntil: e.StaleUntil}
+		rk := c.cacheKey(ctx, r.URL)
+		c.Cache.SetLocal(rk, re)
+		w.add(ctx, c.Cache, cache.Write{Key: rk, Entry: re, Body: r.Body})
+	}
+	return e, nil
 }
 
 // refresh renews a stale entry in the background, when this replica wins
 // the key's lease and the budget has room now: a stale answer has already
-// gone out, so the refresh never waits for budget (WithoutWaiting); a later
-// read of the still-stale entry tries again.
-func (c *Client) refresh(ctx context.Context, route, rawURL, key string) {
+// gone out, so the refresh never waits for budget and is not the
+// operation's call (a detached request); a later read of the still-stale
+// entry tries again.
+func (c *Client) refresh(ctx context.Context, d *decoder, rawURL, key string) {
 	go func() {
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Timeout)
 		defer cancel()
-		bg = context.WithValue(bg, batchKey{}, nil) // write through, not into the request's batch
-		bg = WithoutWaiting(bg)
-		bg = withoutCallBudget(bg) // a stale answer already went out: not the operation's call
+		bg = WithRequest(bg, RequestFrom(ctx).detached(c.now()))
 		if !c.Cache.Lease(bg, key) {
 			return
 		}
 		defer c.Cache.Release(bg, key)
 		if c.Tracer != nil {
 			var span trace.Span
-			bg, span = calls.Start(bg, c.Tracer, c.Service, route)
+			bg, span = calls.Start(bg, c.Tracer, c.Service, d.route)
 			calls.Refresh(bg)
 			defer span.End()
 		}
-		flightKey := c.flightKey(ctx, rawURL)
-		_, _, _ = c.flight.Do(flightKey, func() (any, error) {
-			body, err := c.get(bg, route, rawURL)
-			c.keep(bg, route, key, body, err)
-			return body, err
+		_, _, _ = c.flight.Do(c.flightKey(bg, rawURL), func() (any, error) {
+			body, err := c.get(bg, d.route, rawURL)
+			return c.keep(bg, d, key, body, err, nil)
 		})
 	}()
 }
 
-func (c *Client) recordLookup(ctx context.Context, route, outcome string) {
-	if outcome != "miss" {
-		if s := requestStats(ctx); s != nil {
-			s.CacheHits.Add(1)
-		}
+func (c *Client) recordDecode(route, source string) {
+	if c.Metrics != nil {
+		c.Metrics.Decoded(c.Service, route, source)
 	}
+}
+
+func (c *Client) recordLookup(ctx context.Context, route, outcome string) {
 	if c.Metrics != nil {
 		c.Metrics.CacheLookup(c.Service, route, outcome)
 	}
 	calls.CacheOutcome(ctx, outcome)
-}
-
-// fromEntry answers from a cache entry: a cached 404 is a not-found error.
-func (c *Client) fromEntry(route string, e *cache.Entry, out any) error {
-	if e.Status == http.StatusNotFound {
-		return &Error{Service: c.Service, Route: route, Status: http.StatusNotFound, Kind: KindNotFound, Code: "cached"}
-	}
-	return c.decode(route, e.Body, out)
-}
-
-func (c *Client) decode(route string, body []byte, out any) error {
-	if err := json.Unmarshal(body, out); err != nil {
-		return &Error{Service: c.Service, Route: route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: err}
-	}
-	return nil
 }
 
 func (c *Client) scope(ctx context.Context) string {
@@ -395,9 +357,7 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	calls.Inject(ctx, req.Header) // traceparent, when ctx is traced
-	if s := requestStats(ctx); s != nil {
-		s.Calls.Add(1)
-	}
+	RequestFrom(ctx).countCall()
 	sent := time.Now()
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -437,7 +397,7 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 	return body, nil
 }
 
-// endSpan ends a GetJSON span: a 404 is an answer, not a failure.
+// endSpan ends a lookup's span: a 404 is an answer, not a failure.
 func (c *Client) endSpan(span trace.Span, err error) {
 	if IsNotFound(err) {
 		err = nil

@@ -1,7 +1,9 @@
-// Package upstream holds what every upstream client shares: one response
-// check that turns HTTP statuses into typed errors, rate-limit header parsing,
-// bearer-token sources, and a JSON GET that escapes nothing itself (callers
-// pass already-escaped paths built with PathSegments).
+// Package upstream is the one place every upstream request passes: the
+// typed data layer the loaders call (route.go: many keys in one call, the
+// two-tier cache of decoded values, in-flight sharing, one Redis round trip
+// per batch), the HTTP client under it (client.go: governor, retries, token
+// sources), the request scope it counts into (request.go), and the one
+// response check that turns HTTP statuses into typed errors.
 //
 // Why one package: the gateway maps upstream failures to GraphQL error codes in
 // exactly one place (the error presenter), and the rate governor and the cache

@@ -27,19 +27,3 @@ type Observation struct {
 	RetryAfter time.Duration // from Retry-After (or the reset time) on a 429
 	At         time.Time     // when the response arrived
 }
-
-type noWaitKey struct{}
-
-// WithoutWaiting marks ctx so that the governor lets a request through only
-// if the budget allows it right now, and otherwise refuses at once. Background
-// refreshes of stale entries use it: a stale answer has already gone out, so
-// they may only spend budget that no waiting request needs.
-func WithoutWaiting(ctx context.Context) context.Context {
-	return context.WithValue(ctx, noWaitKey{}, true)
-}
-
-// NoWaiting reports whether ctx was marked by WithoutWaiting.
-func NoWaiting(ctx context.Context) bool {
-	v, _ := ctx.Value(noWaitKey{}).(bool)
-	return v
-}

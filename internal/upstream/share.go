@@ -1,9 +1,10 @@
 package upstream
 
 import (
-	"context"
 	"sync"
 	"time"
+
+	"github.com/orgraph/orgraph/internal/cache"
 )
 
 // Sharing across requests has two parts. Calls in flight at the same moment
@@ -17,52 +18,41 @@ import (
 // cost what one costs" hold without depending on timing, and it holds with
 // caching turned off.
 
-type requestStartKey struct{}
-
-// WithRequestStart records when the request behind ctx began.
-func WithRequestStart(ctx context.Context, t time.Time) context.Context {
-	return context.WithValue(ctx, requestStartKey{}, t)
-}
-
-func requestStart(ctx context.Context) (time.Time, bool) {
-	t, ok := ctx.Value(requestStartKey{}).(time.Time)
-	return t, ok
-}
-
 // sharedWindow is how long a finished result stays available to requests
 // that began before its fetch started: long enough for a burst of identical
 // requests to reach the same call on a busy machine, short enough that the
-// bodies kept stay small.
+// results kept stay few.
 const sharedWindow = 2 * time.Second
 
 // maxShared bounds the results kept at once, whatever the call rate.
 const maxShared = 4096
 
 type sharedResult struct {
-	body      []byte
+	entry     *cache.Entry
 	completed time.Time
 	expires   time.Time
 }
 
-// recentResults keeps successful response bodies for sharedWindow. Entries
-// expire in insertion order (the window is constant), so a FIFO is enough.
+// recentResults keeps successful answers, decoded, for sharedWindow.
+// Entries expire in insertion order (the window is constant), so a FIFO is
+// enough.
 type recentResults struct {
 	mu   sync.Mutex
 	byID map[string]sharedResult
 	fifo []string
 }
 
-func (r *recentResults) get(key string, requestBegan, now time.Time) ([]byte, bool) {
+func (r *recentResults) get(key string, requestBegan, now time.Time) (*cache.Entry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res, ok := r.byID[key]
 	if !ok || now.After(res.expires) || res.completed.Before(requestBegan) {
 		return nil, false
 	}
-	return res.body, true
+	return res.entry, true
 }
 
-func (r *recentResults) put(key string, body []byte, now time.Time) {
+func (r *recentResults) put(key string, e *cache.Entry, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byID == nil {
@@ -82,5 +72,5 @@ func (r *recentResults) put(key string, body []byte, now time.Time) {
 	if _, exists := r.byID[key]; !exists {
 		r.fifo = append(r.fifo, key)
 	}
-	r.byID[key] = sharedResult{body: body, completed: now, expires: now.Add(sharedWindow)}
+	r.byID[key] = sharedResult{entry: e, completed: now, expires: now.Add(sharedWindow)}
 }

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"github.com/orgraph/orgraph/internal/cache"
 	"strconv"
 	"testing"
 	"time"
@@ -9,7 +10,7 @@ import (
 func TestRecentResultsServeOnlyRequestsThatBeganBeforeCompletion(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	var r recentResults
-	r.put("k", []byte("v"), t0)
+	r.put("k", &cache.Entry{}, t0)
 	cases := []struct {
 		name  string
 		began time.Time
@@ -35,13 +36,13 @@ func TestRecentResultsStayBounded(t *testing.T) {
 	var r recentResults
 	now := time.Unix(1000, 0)
 	for i := 0; i < 3*maxShared; i++ {
-		r.put(strconv.Itoa(i), []byte("v"), now)
+		r.put(strconv.Itoa(i), &cache.Entry{}, now)
 	}
 	if len(r.byID) > maxShared || len(r.fifo) > maxShared+1 {
 		t.Fatalf("kept %d results (%d queued), bound %d", len(r.byID), len(r.fifo), maxShared)
 	}
 	// Expired entries are dropped on the next write.
-	r.put("late", []byte("v"), now.Add(sharedWindow+time.Second))
+	r.put("late", &cache.Entry{}, now.Add(sharedWindow+time.Second))
 	if len(r.byID) != 1 {
 		t.Fatalf("expired results kept: %d", len(r.byID))
 	}

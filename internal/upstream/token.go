@@ -142,32 +142,20 @@ func (c *ClientCredentials) Invalidate(token string) {
 // Scope identifies the client id and token endpoint, not the secret.
 func (c *ClientCredentials) Scope(context.Context) string { return c.scope }
 
-// ForwardedToken sends each request with the caller's own token, put on the
-// request's context by WithForwardedToken (UPSTREAM_AUTH_MODE=forward, for
-// BFF layers that hold their own Management API tokens). Its scope is a hash
-// of that token, so cache entries and shared calls are never served to a
-// request carrying another token.
+// ForwardedToken sends each request with the caller's own token, which the
+// server records on the request (Request.SetForwardedToken) in
+// UPSTREAM_AUTH_MODE=forward, for BFF layers that hold their own Management
+// API tokens. Its scope is a hash of that token, so cache entries and shared
+// calls are never served to a request carrying another token.
 type ForwardedToken struct{}
-
-type forwardedKey struct{}
-
-// WithForwardedToken returns ctx carrying the caller's token for ForwardedToken.
-func WithForwardedToken(ctx context.Context, token string) context.Context {
-	return context.WithValue(ctx, forwardedKey{}, token)
-}
-
-func forwarded(ctx context.Context) string {
-	t, _ := ctx.Value(forwardedKey{}).(string)
-	return t
-}
 
 // ErrNoForwardedToken means a request in forward mode carried no token.
 var ErrNoForwardedToken = errors.New("no caller token to forward")
 
 // Token returns the caller's token.
 func (ForwardedToken) Token(ctx context.Context) (string, error) {
-	if t := forwarded(ctx); t != "" {
-		return t, nil
+	if r := RequestFrom(ctx); r != nil && r.forwarded != "" {
+		return r.forwarded, nil
 	}
 	return "", ErrNoForwardedToken
 }
@@ -175,7 +163,11 @@ func (ForwardedToken) Token(ctx context.Context) (string, error) {
 // Invalidate does nothing: the caller's token is the caller's to renew.
 func (ForwardedToken) Invalidate(string) {}
 
-// Scope is "caller-" and a hash of the caller's token.
+// Scope is "caller-" and a hash of the caller's token, computed once per
+// request.
 func (ForwardedToken) Scope(ctx context.Context) string {
-	return "caller-" + fingerprint(forwarded(ctx))
+	if r := RequestFrom(ctx); r != nil && r.scope != "" {
+		return r.scope
+	}
+	return "caller-" + fingerprint("")
 }

@@ -336,22 +336,32 @@ func TestSharedCall(t *testing.T) {
 	}
 }
 
-// TestBatchSize: a batch's size reaches its calls' spans, and only when the
-// batch runs under a recording span.
+// TestBatchSize: the number of keys of a many-key lookup reaches each of its
+// calls' spans, and only when the lookup runs under a recording span.
 func TestBatchSize(t *testing.T) {
 	tracer, exp := newTracer(t)
 	up := startUpstream(t)
 	c := newClient(tracer)
+	c.Concurrency = 3
 	if ctx := calls.WithBatchSize(context.Background(), 3); ctx != context.Background() {
 		t.Errorf("WithBatchSize without a recording span changed the context")
 	}
+	r := upstream.NewRoute(route, func(k string) (string, error) { return up.URL + "/" + k, nil },
+		func(body []byte) (string, error) { return string(body), nil }, nil)
 	ctx, parent := tracer.Start(context.Background(), "operation")
-	var out map[string]any
-	if err := c.GetJSON(calls.WithBatchSize(ctx, 3), route, up.URL+"/x", &out); err != nil {
-		t.Fatal(err)
+	for _, res := range upstream.GetMany(ctx, c, r, []string{"x", "y", "z"}) {
+		if res.Err != nil || !res.Found {
+			t.Fatalf("%+v", res)
+		}
 	}
 	parent.End()
-	if got := attrs(callSpans(exp)[0].Attributes)[calls.KeyBatchSize].AsInt64(); got != 3 {
-		t.Errorf("batch size %d, want 3", got)
+	spans := callSpans(exp)
+	if len(spans) != 3 {
+		t.Fatalf("%d call spans, want one per key", len(spans))
+	}
+	for _, s := range spans {
+		if got := attrs(s.Attributes)[calls.KeyBatchSize].AsInt64(); got != 3 {
+			t.Errorf("batch size %d, want 3", got)
+		}
 	}
 }

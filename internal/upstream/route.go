@@ -1,0 +1,378 @@
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/orgraph/orgraph/internal/cache"
+	"github.com/orgraph/orgraph/internal/tracing/calls"
+)
+
+// A Route is one upstream endpoint seen as a function from keys to decoded
+// values: where a key lives (its URL) and how a body becomes a value. The
+// loaders ask for many keys at once (GetMany) and never see a URL.
+//
+// A lookup of many keys costs, in order:
+//
+//  1. one pass over the in-process tier of decoded values: a hit decodes
+//     nothing and takes no exclusive lock; a stale hit is served and
+//     refreshed in the background;
+//  2. one Redis round trip for the misses; each body found is decoded once
+//     and kept decoded in-process;
+//  3. the rest fetched at most Client.Concurrency at a time (in URL order
+//     when there are more, so identical lookups side by side send the same
+//     requests at the same moments), each shared with identical calls in
+//     flight or just finished (share.go), through the rate governor;
+//  4. one pipelined Redis write of what was fetched.
+//
+// Values are shared by every request that reads them: a Route's decode
+// returns a fresh value, and nobody writes to it after.
+type Route[K comparable, V any] struct {
+	url func(K) (string, error)
+	dec decoder
+}
+
+// Related is another cache entry that a fetched value also answers: an
+// organization fetched by id answers by name too. Value must be what the
+// other route decodes to; Body is what Redis keeps for it.
+type Related struct {
+	URL   string
+	Value any
+	Body  []byte
+}
+
+// decoder is a route's untyped side, for the client's flights and refreshes.
+type decoder struct {
+	route  string
+	decode func(body []byte) (any, []Related, error)
+	is     func(v any) bool // whether v has the route's value type
+}
+
+// NewRoute returns the route named name (a template such as
+// "GET /api/v2/organizations/{id}", used in errors, metrics and spans, never
+// a raw URL). url gives a key's request URL, or an error that refuses the
+// key before any call; decode turns a 200 body into a fresh value. related,
+// when not nil, names the other entries a fetched value answers.
+func NewRoute[K comparable, V any](name string, url func(K) (string, error), decode func(body []byte) (V, error),
+	related func(v V, body []byte) []Related) *Route[K, V] {
+	r := &Route[K, V]{url: url}
+	r.dec = decoder{
+		route: name,
+		decode: func(body []byte) (any, []Related, error) {
+			v, err := decode(body)
+			if err != nil {
+				return nil, nil, err
+			}
+			var rel []Related
+			if related != nil {
+				rel = related(v, body)
+			}
+			return v, rel, nil
+		},
+		is: func(v any) bool { _, ok := v.(V); return ok },
+	}
+	return r
+}
+
+// Name is the route's template.
+func (r *Route[K, V]) Name() string { return r.dec.route }
+
+// Result is the answer for one key: the value, or Found false for an
+// upstream 404, or the error that stopped it.
+type Result[V any] struct {
+	Value V
+	Found bool
+	Err   error
+}
+
+// lookup is one key's way through Client.many.
+type lookup struct {
+	url, key string // key is "" when caching is off
+	ctx      context.Context
+	span     trace.Span
+	entry    *cache.Entry
+	err      error
+}
+
+// GetMany answers keys in key order, one Result each, as the Route type
+// describes.
+func GetMany[K comparable, V any](ctx context.Context, c *Client, r *Route[K, V], keys []K) []Result[V] {
+	ls := make([]lookup, len(keys))
+	prepare(c, ctx, ls, keys, r.url)
+	c.many(ctx, &r.dec, ls)
+	out := make([]Result[V], len(keys))
+	for i := range ls {
+		out[i] = resultOf[V](&ls[i])
+	}
+	return out
+}
+
+// Get is GetMany for one key.
+func Get[K comparable, V any](ctx context.Context, c *Client, r *Route[K, V], key K) Result[V] {
+	return GetMany(ctx, c, r, []K{key})[0]
+}
+
+// Peek answers key from the in-process tier alone, when it holds a fresh or
+// stale entry (a stale one is refreshed in the background), and reports
+// whether it could. It costs no round trip and no lock, so a loader asks it
+// first and batches only the misses.
+func Peek[K comparable, V any](ctx context.Context, c *Client, r *Route[K, V], key K) (Result[V], bool) {
+	if !c.Cache.Enabled() {
+		return Result[V]{}, false
+	}
+	u, err := r.url(key)
+	if err != nil {
+		return Result[V]{}, false
+	}
+	l := lookup{url: u, key: c.cacheKey(ctx, u), ctx: ctx}
+	e := c.Cache.Local(l.key)
+	if e == nil || (e.Status != 404 && !r.dec.is(e.Value)) {
+		return Result[V]{}, false
+	}
+	if c.Tracer != nil {
+		l.ctx, l.span = calls.Start(ctx, c.Tracer, c.Service, r.dec.route)
+	}
+	c.hit(ctx, &r.dec, &l, e)
+	c.endLookup(&l)
+	return resultOf[V](&l), true
+}
+
+func resultOf[V any](l *lookup) Result[V] {
+	switch {
+	case l.err != nil:
+		return Result[V]{Err: l.err}
+	case l.entry == nil || l.entry.Status == 404:
+		return Result[V]{}
+	}
+	v, ok := l.entry.Value.(V)
+	if !ok {
+		return Result[V]{Err: fmt.Errorf("upstream: cached value is %T, not %T", l.entry.Value, v)}
+	}
+	return Result[V]{Value: v, Found: true}
+}
+
+// prepare fills in each key's URL and cache key.
+func prepare[K any](c *Client, ctx context.Context, ls []lookup, keys []K, url func(K) (string, error)) {
+	scope := ""
+	on := c.Cache.Enabled()
+	if on {
+		scope = c.scope(ctx)
+	}
+	for i, k := range keys {
+		u, err := url(k)
+		if err != nil {
+			ls[i].err = err
+			continue
+		}
+		ls[i].url = u
+		if on {
+			ls[i].key = c.Cache.Key(c.Service, scope, u)
+		}
+	}
+}
+
+// many runs the lookups of one route (see Route for the order).
+func (c *Client) many(ctx context.Context, d *decoder, ls []lookup) {
+	rq := RequestFrom(ctx)
+	rq.countBatch()
+	if c.Tracer != nil {
+		bctx := calls.WithBatchSize(ctx, len(ls))
+		for i := range ls {
+			ls[i].ctx, ls[i].span = calls.Start(bctx, c.Tracer, c.Service, d.route)
+		}
+		defer func() {
+			for i := range ls {
+				c.endLookup(&ls[i])
+			}
+		}()
+	} else {
+		for i := range ls {
+			ls[i].ctx = ctx
+		}
+	}
+
+	var misses []int
+	for i := range ls {
+		l := &ls[i]
+		if l.err != nil {
+			continue
+		}
+		if l.key != "" {
+			if e := c.Cache.Local(l.key); e != nil && (e.Status == 404 || d.is(e.Value)) {
+				c.hit(ctx, d, l, e)
+				continue
+			}
+		}
+		misses = append(misses, i)
+	}
+	if len(misses) == 0 {
+		return
+	}
+	if c.Cache.Enabled() && c.Cache.Shared() {
+		misses = c.remote(ctx, d, ls, misses)
+	}
+	for _, i := range misses {
+		if ls[i].key != "" {
+			c.recordLookup(ls[i].ctx, d.route, "miss")
+		}
+	}
+	if len(misses) > max(c.Concurrency, 1) {
+		slices.SortFunc(misses, func(a, b int) int { return strings.Compare(ls[a].url, ls[b].url) })
+	}
+	w := &writeBatch{}
+	each(c.Concurrency, misses, func(i int) {
+		l := &ls[i]
+		l.entry, l.err = c.shared(l.ctx, d, l.url, l.key, w)
+		if l.entry != nil {
+			rq.used(l.entry.FreshUntil)
+		}
+	})
+	w.flush(ctx, c.Cache)
+}
+
+// remote reads the misses from Redis in one round trip, decodes what it
+// finds once and keeps it in-process, and returns the keys still missing.
+func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []int) []int {
+	keys := make([]string, len(misses))
+	for j, i := range misses {
+		keys[j] = ls[i].key
+	}
+	stored := c.Cache.Remote(ctx, keys)
+	rest := misses[:0]
+	for j, s := range stored {
+		i := misses[j]
+		if s == nil {
+			rest = append(rest, i)
+			continue
+		}
+		e := s.Entry
+		if e.Status != 404 {
+			v, _, err := d.decode(s.Body)
+			c.recordDecode(d.route, "redis")
+			if err != nil {
+				// An entry no longer decodable (another version's shape):
+				// fetched again and overwritten.
+				rest = append(rest, i)
+				continue
+			}
+			e.Value = v
+		}
+		c.Cache.SetLocal(ls[i].key, e)
+		c.hit(ctx, d, &ls[i], e)
+	}
+	return rest
+}
+
+// hit answers a lookup from a cached entry, refreshing a stale one.
+func (c *Client) hit(ctx context.Context, d *decoder, l *lookup, e *cache.Entry) {
+	l.entry = e
+	rq := RequestFrom(ctx)
+	rq.countHit()
+	rq.used(e.FreshUntil)
+	if e.StateAt(c.now()) == cache.Stale {
+		c.recordLookup(l.ctx, d.route, "stale")
+		c.refresh(ctx, d, l.url, l.key)
+		return
+	}
+	c.recordLookup(l.ctx, d.route, "hit")
+}
+
+func (c *Client) endLookup(l *lookup) {
+	if l.span != nil {
+		c.endSpan(l.span, l.err)
+		l.span = nil
+	}
+}
+
+// writeBatch collects the Redis writes of one many-key lookup, to send them
+// in one pipeline at its end. A shared call that outlives the lookup that
+// led it (whose caller stopped waiting) writes its own entries.
+type writeBatch struct {
+	mu      sync.Mutex
+	writes  []cache.Write
+	flushed bool
+}
+
+func (w *writeBatch) add(ctx context.Context, c *cache.Cache, wr cache.Write) {
+	if !c.Shared() {
+		return
+	}
+	if w != nil {
+		w.mu.Lock()
+		if !w.flushed {
+			w.writes = append(w.writes, wr)
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+	}
+	c.SetRemote(ctx, []cache.Write{wr})
+}
+
+func (w *writeBatch) flush(ctx context.Context, c *cache.Cache) {
+	w.mu.Lock()
+	writes := w.writes
+	w.writes, w.flushed = nil, true
+	w.mu.Unlock()
+	c.SetRemote(ctx, writes)
+}
+
+// each calls f for every index, at most concurrency at a time; a single
+// index runs on the caller's goroutine.
+func each(concurrency int, idx []int, f func(i int)) {
+	switch len(idx) {
+	case 0:
+		return
+	case 1:
+		f(idx[0])
+		return
+	}
+	sem := make(chan struct{}, max(concurrency, 1))
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
+
+// rawJSON is the untyped route of GetJSON: any URL, the body kept as it came.
+var rawJSON = NewRoute("", func(u string) (string, error) { return u, nil },
+	func(body []byte) (json.RawMessage, error) {
+		if !json.Valid(body) {
+			return nil, errInvalidJSON
+		}
+		return json.RawMessage(body), nil
+	}, nil)
+
+var errInvalidJSON = fmt.Errorf("the body is not JSON")
+
+// GetJSON fetches rawURL through the cache and sharing like any route, and
+// decodes the body into out on every call. It is for callers without a
+// typed route (tests, tools): the loaders use typed routes, which decode
+// once per process. route names the endpoint in errors and metrics; a 404 is
+// an error of KindNotFound.
+func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) error {
+	r := &Route[string, json.RawMessage]{url: rawJSON.url, dec: rawJSON.dec}
+	r.dec.route = route
+	res := Get(ctx, c, r, rawURL)
+	switch {
+	case res.Err != nil:
+		return res.Err
+	case !res.Found:
+		return &Error{Service: c.Service, Route: route, Status: 404, Kind: KindNotFound, Code: "not_found"}
+	}
+	if err := json.Unmarshal(res.Value, out); err != nil {
+		return &Error{Service: c.Service, Route: route, Status: 200, Kind: KindOther, Code: "invalid_json", Err: err}
+	}
+	return nil
+}
