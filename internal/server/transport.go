@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -157,7 +158,20 @@ func decodeProblem(err error) string {
 	}
 }
 
+// write sends a response. The common answer, data alone, is written as it
+// is: the executor's output is already JSON, and encoding/json would only
+// check and copy it again (a tenth of the CPU of a 50-organization query).
 func write(w http.ResponseWriter, resp *graphql.Response) {
+	if len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil &&
+		len(resp.Extensions) == 0 && len(resp.Data) > 0 {
+		b := make([]byte, 0, len(resp.Data)+len(`{"data":}`))
+		b = append(b, `{"data":`...)
+		b = append(b, resp.Data...)
+		b = append(b, '}')
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b)
+		return
+	}
 	b, err := json.Marshal(resp)
 	if err != nil {
 		// A response that cannot be encoded is a bug; say so without detail.
