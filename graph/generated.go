@@ -2394,7 +2394,7 @@ func (ec *executionContext) fieldContext_Organization_connections(_ context.Cont
 }
 func (ec *executionContext) resolveBatch_Organization_connections(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (any, error) {
 	resolver := ec.Resolvers.Organization()
-	if batch, ok := graphql.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
+	if batch, ok := marshal.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Connections(ctx, batch.Parents)
 		})
@@ -2467,7 +2467,7 @@ func (ec *executionContext) fieldContext_Organization_groups(_ context.Context, 
 }
 func (ec *executionContext) resolveBatch_Organization_groups(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (any, error) {
 	resolver := ec.Resolvers.Organization()
-	if batch, ok := graphql.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
+	if batch, ok := marshal.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Groups(ctx, batch.Parents)
 		})
@@ -2552,7 +2552,7 @@ func (ec *executionContext) fieldContext_Organization_members(ctx context.Contex
 func (ec *executionContext) resolveBatch_Organization_members(ctx context.Context, field graphql.CollectedField, obj *auth0.Organization) (any, error) {
 	resolver := ec.Resolvers.Organization()
 	fc := graphql.GetFieldContext(ctx)
-	if batch, ok := graphql.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
+	if batch, ok := marshal.BatchParentsFor[*auth0.Organization](ctx, "Organization"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Members(ctx, batch.Parents, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		})
@@ -3421,7 +3421,7 @@ func (ec *executionContext) fieldContext_User_organizations(_ context.Context, f
 }
 func (ec *executionContext) resolveBatch_User_organizations(ctx context.Context, field graphql.CollectedField, obj *model.User) (any, error) {
 	resolver := ec.Resolvers.User()
-	if batch, ok := graphql.BatchParentsFor[*model.User](ctx, "User"); ok {
+	if batch, ok := marshal.BatchParentsFor[*model.User](ctx, "User"); ok {
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Organizations(ctx, batch.Parents)
 		})
@@ -5019,6 +5019,9 @@ func (ec *executionContext) _MetadataEntry(ctx context.Context, sel ast.Selectio
 var organizationImplementors = []string{"Organization"}
 
 func (ec *executionContext) _Organization(ctx context.Context, sel ast.SelectionSet, obj *auth0.Organization) graphql.Marshaler {
+	if m := ec.richOrganization(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -5090,6 +5093,9 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 var organizationEdgeImplementors = []string{"OrganizationEdge"}
 
 func (ec *executionContext) _OrganizationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OrganizationEdge) graphql.Marshaler {
+	if m := ec.richOrganizationEdge(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, organizationEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -5304,6 +5310,9 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var userImplementors = []string{"User"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
+	if m := ec.richUser(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -5358,6 +5367,9 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 var userEdgeImplementors = []string{"UserEdge"}
 
 func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *model.UserEdge) graphql.Marshaler {
+	if m := ec.richUserEdge(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -5396,6 +5408,9 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 var userPageImplementors = []string{"UserPage"}
 
 func (ec *executionContext) _UserPage(ctx context.Context, sel ast.SelectionSet, obj *model.UserPage) graphql.Marshaler {
+	if m := ec.richUserPage(ctx, sel, obj); m != nil {
+		return m
+	}
 	fields := graphql.CollectFields(ec.OperationContext, sel, userPageImplementors)
 
 	out := graphql.NewFieldSet(fields)

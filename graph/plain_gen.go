@@ -2,7 +2,7 @@
 
 package graph
 
-// Writers of the plain types: see internal/marshal.
+// Writers of the plain and rich types: see internal/marshal and cmd/gqlgen.
 
 import (
 	"context"
@@ -446,6 +446,315 @@ func (ec *executionContext) writePageInfo(ctx context.Context, w io.Writer, fiel
 			marshal.Bool(w, obj.HasNextPage)
 		case "endCursor":
 			marshal.StringPtr(w, obj.EndCursor)
+		default:
+			marshal.Null(w) // validation admits no other field
+		}
+	}
+	marshal.Raw(w, "}")
+}
+
+// richOrganization marshals a Organization without gqlgen's field set, or answers nil when
+// the selection must take gqlgen's way (something deferred, or more than
+// one field that can wait).
+func (ec *executionContext) richOrganization(ctx context.Context, sel ast.SelectionSet, obj *auth0.Organization) graphql.Marshaler {
+	if !marshal.Plain(sel) || waitingFields.Selected("Organization", sel) > 1 {
+		return nil
+	}
+	fields := graphql.CollectFields(ec.OperationContext, sel, organizationImplementors)
+	var values []graphql.Marshaler
+	for i := range fields {
+		switch fields[i].Name {
+		case "connections":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._Organization_connections(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
+				return graphql.Null
+			}
+		case "groups":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._Organization_groups(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
+				return graphql.Null
+			}
+		case "members":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._Organization_members(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
+				return graphql.Null
+			}
+		}
+	}
+	return graphql.WriterFunc(func(w io.Writer) { ec.writeRichOrganization(ctx, w, fields, obj, values) })
+}
+
+// writeRichOrganization writes the selected fields of a Organization: plain ones straight
+// away, the others as they were resolved.
+func (ec *executionContext) writeRichOrganization(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *auth0.Organization, values []graphql.Marshaler) {
+	marshal.Raw(w, "{")
+	for i := range fields {
+		f := &fields[i]
+		if i > 0 {
+			marshal.Raw(w, ",")
+		}
+		marshal.String(w, f.Alias)
+		marshal.Raw(w, ":")
+		switch f.Name {
+		case "__typename":
+			marshal.String(w, "Organization")
+		case "id":
+			marshal.String(w, obj.ID)
+		case "name":
+			marshal.String(w, obj.Name)
+		case "displayName":
+			marshal.StringPtr(w, obj.DisplayName)
+		case "branding":
+			v := obj.Branding
+			if v == nil {
+				marshal.Null(w)
+				break
+			}
+			ec.writeBranding(ctx, w, graphql.CollectFields(ec.OperationContext, f.Selections, brandingImplementors), v)
+		case "metadata":
+			v := obj.MetadataEntries()
+			ec.writeListMetadataEntry(ctx, w, f.Selections, v)
+		case "connections":
+			values[i].MarshalGQL(w)
+		case "groups":
+			values[i].MarshalGQL(w)
+		case "members":
+			values[i].MarshalGQL(w)
+		default:
+			marshal.Null(w) // validation admits no other field
+		}
+	}
+	marshal.Raw(w, "}")
+}
+
+// richOrganizationEdge marshals a OrganizationEdge without gqlgen's field set, or answers nil when
+// the selection must take gqlgen's way (something deferred, or more than
+// one field that can wait).
+func (ec *executionContext) richOrganizationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.OrganizationEdge) graphql.Marshaler {
+	if !marshal.Plain(sel) || waitingFields.Selected("OrganizationEdge", sel) > 1 {
+		return nil
+	}
+	fields := graphql.CollectFields(ec.OperationContext, sel, organizationEdgeImplementors)
+	var values []graphql.Marshaler
+	for i := range fields {
+		switch fields[i].Name {
+		case "node":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._OrganizationEdge_node(ctx, fields[i], obj); values[i] == graphql.Null {
+				return graphql.Null
+			}
+		}
+	}
+	return graphql.WriterFunc(func(w io.Writer) { ec.writeRichOrganizationEdge(ctx, w, fields, obj, values) })
+}
+
+// writeRichOrganizationEdge writes the selected fields of a OrganizationEdge: plain ones straight
+// away, the others as they were resolved.
+func (ec *executionContext) writeRichOrganizationEdge(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *model.OrganizationEdge, values []graphql.Marshaler) {
+	marshal.Raw(w, "{")
+	for i := range fields {
+		f := &fields[i]
+		if i > 0 {
+			marshal.Raw(w, ",")
+		}
+		marshal.String(w, f.Alias)
+		marshal.Raw(w, ":")
+		switch f.Name {
+		case "__typename":
+			marshal.String(w, "OrganizationEdge")
+		case "cursor":
+			marshal.String(w, obj.Cursor)
+		case "node":
+			values[i].MarshalGQL(w)
+		default:
+			marshal.Null(w) // validation admits no other field
+		}
+	}
+	marshal.Raw(w, "}")
+}
+
+// richUser marshals a User without gqlgen's field set, or answers nil when
+// the selection must take gqlgen's way (something deferred, or more than
+// one field that can wait).
+func (ec *executionContext) richUser(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
+	if !marshal.Plain(sel) || waitingFields.Selected("User", sel) > 1 {
+		return nil
+	}
+	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
+	var values []graphql.Marshaler
+	for i := range fields {
+		switch fields[i].Name {
+		case "email":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._User_email(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
+				return graphql.Null
+			}
+		case "name":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._User_name(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
+				return graphql.Null
+			}
+		case "picture":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._User_picture(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
+				return graphql.Null
+			}
+		case "organizations":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._User_organizations(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
+				return graphql.Null
+			}
+		}
+	}
+	return graphql.WriterFunc(func(w io.Writer) { ec.writeRichUser(ctx, w, fields, obj, values) })
+}
+
+// writeRichUser writes the selected fields of a User: plain ones straight
+// away, the others as they were resolved.
+func (ec *executionContext) writeRichUser(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *model.User, values []graphql.Marshaler) {
+	marshal.Raw(w, "{")
+	for i := range fields {
+		f := &fields[i]
+		if i > 0 {
+			marshal.Raw(w, ",")
+		}
+		marshal.String(w, f.Alias)
+		marshal.Raw(w, ":")
+		switch f.Name {
+		case "__typename":
+			marshal.String(w, "User")
+		case "id":
+			marshal.String(w, obj.ID)
+		case "email":
+			values[i].MarshalGQL(w)
+		case "name":
+			values[i].MarshalGQL(w)
+		case "picture":
+			values[i].MarshalGQL(w)
+		case "organizations":
+			values[i].MarshalGQL(w)
+		default:
+			marshal.Null(w) // validation admits no other field
+		}
+	}
+	marshal.Raw(w, "}")
+}
+
+// richUserEdge marshals a UserEdge without gqlgen's field set, or answers nil when
+// the selection must take gqlgen's way (something deferred, or more than
+// one field that can wait).
+func (ec *executionContext) richUserEdge(ctx context.Context, sel ast.SelectionSet, obj *model.UserEdge) graphql.Marshaler {
+	if !marshal.Plain(sel) || waitingFields.Selected("UserEdge", sel) > 1 {
+		return nil
+	}
+	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
+	var values []graphql.Marshaler
+	for i := range fields {
+		switch fields[i].Name {
+		case "node":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._UserEdge_node(ctx, fields[i], obj); values[i] == graphql.Null {
+				return graphql.Null
+			}
+		}
+	}
+	return graphql.WriterFunc(func(w io.Writer) { ec.writeRichUserEdge(ctx, w, fields, obj, values) })
+}
+
+// writeRichUserEdge writes the selected fields of a UserEdge: plain ones straight
+// away, the others as they were resolved.
+func (ec *executionContext) writeRichUserEdge(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *model.UserEdge, values []graphql.Marshaler) {
+	marshal.Raw(w, "{")
+	for i := range fields {
+		f := &fields[i]
+		if i > 0 {
+			marshal.Raw(w, ",")
+		}
+		marshal.String(w, f.Alias)
+		marshal.Raw(w, ":")
+		switch f.Name {
+		case "__typename":
+			marshal.String(w, "UserEdge")
+		case "cursor":
+			marshal.String(w, obj.Cursor)
+		case "node":
+			values[i].MarshalGQL(w)
+		default:
+			marshal.Null(w) // validation admits no other field
+		}
+	}
+	marshal.Raw(w, "}")
+}
+
+// richUserPage marshals a UserPage without gqlgen's field set, or answers nil when
+// the selection must take gqlgen's way (something deferred, or more than
+// one field that can wait).
+func (ec *executionContext) richUserPage(ctx context.Context, sel ast.SelectionSet, obj *model.UserPage) graphql.Marshaler {
+	if !marshal.Plain(sel) || waitingFields.Selected("UserPage", sel) > 1 {
+		return nil
+	}
+	fields := graphql.CollectFields(ec.OperationContext, sel, userPageImplementors)
+	var values []graphql.Marshaler
+	for i := range fields {
+		switch fields[i].Name {
+		case "edges":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._UserPage_edges(ctx, fields[i], obj); values[i] == graphql.Null {
+				return graphql.Null
+			}
+		case "nodes":
+			if values == nil {
+				values = make([]graphql.Marshaler, len(fields))
+			}
+			if values[i] = ec._UserPage_nodes(ctx, fields[i], obj); values[i] == graphql.Null {
+				return graphql.Null
+			}
+		}
+	}
+	return graphql.WriterFunc(func(w io.Writer) { ec.writeRichUserPage(ctx, w, fields, obj, values) })
+}
+
+// writeRichUserPage writes the selected fields of a UserPage: plain ones straight
+// away, the others as they were resolved.
+func (ec *executionContext) writeRichUserPage(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *model.UserPage, values []graphql.Marshaler) {
+	marshal.Raw(w, "{")
+	for i := range fields {
+		f := &fields[i]
+		if i > 0 {
+			marshal.Raw(w, ",")
+		}
+		marshal.String(w, f.Alias)
+		marshal.Raw(w, ":")
+		switch f.Name {
+		case "__typename":
+			marshal.String(w, "UserPage")
+		case "edges":
+			values[i].MarshalGQL(w)
+		case "nodes":
+			values[i].MarshalGQL(w)
+		case "pageInfo":
+			v := obj.PageInfo
+			ec.writePageInfo(ctx, w, graphql.CollectFields(ec.OperationContext, f.Selections, pageInfoImplementors), &v)
 		default:
 			marshal.Null(w) // validation admits no other field
 		}

@@ -92,6 +92,12 @@ func rewriteLists(src []byte) ([]byte, error) {
 	return format.Source([]byte(addImport(b.String(), "github.com/orgraph/orgraph/internal/marshal")))
 }
 
+// rewriteBatchParents has every batch resolver find its parent's index
+// without building its whole path (marshal.BatchParentsFor).
+func rewriteBatchParents(src []byte) []byte {
+	return []byte(strings.ReplaceAll(string(src), "graphql.BatchParentsFor[", "marshal.BatchParentsFor["))
+}
+
 // addImport adds path to the first import block of a Go file.
 func addImport(s, path string) string {
 	if strings.Contains(s, "\t\""+path+"\"\n") {

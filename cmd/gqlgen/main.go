@@ -9,13 +9,19 @@
 //     table it needs (which fields can wait for I/O) is written from
 //     gqlgen's own view of the schema to graph/concurrency_gen.go;
 //   - direct fields: a string or boolean field read from a struct field or
-//     a method is taken as it is, without gqlgen's field machinery; and an
+//     a method is taken as it is, without gqlgen's field machinery; an
 //     object makes its deferred group only when something in it is deferred;
+//     a batch resolver finds its parent's index without building its path;
 //   - plain types: for every object type whose fields are all plain values
 //     (no resolver, directive, argument or error), a writer that writes the
 //     JSON of the selected fields straight away is generated into
 //     graph/plain_gen.go, and gqlgen's marshallers for the type and for
-//     lists of it call it first.
+//     lists of it call it first;
+//   - rich types: an object type whose fields are plain values, batch
+//     resolvers or synchronous fields is marshalled without gqlgen's
+//     per-object field set when at most one field that can wait is
+//     selected: plain fields written straight away, the others resolved
+//     through gqlgen's own field functions.
 //
 // Both steps rewrite gqlgen's output by name and shape; when gqlgen's output
 // changes shape they stop with an error rather than skip. Run through
@@ -56,13 +62,14 @@ func run() error {
 	if src, err = rewriteLists(src); err != nil {
 		return err
 	}
+	src = rewriteBatchParents(src)
 	if src, err = rewriteDeferred(src); err != nil {
 		return err
 	}
 	if src, err = rewriteDirectFields(src, p.direct); err != nil {
 		return err
 	}
-	if src, err = hookPlainTypes(src, p.plain); err != nil {
+	if src, err = hookPlainTypes(src, p.plain, p.rich); err != nil {
 		return err
 	}
 	return os.WriteFile(cfg.Exec.Filename, src, 0o644)
@@ -79,6 +86,7 @@ const (
 // the executor needs to know.
 type steps struct {
 	plain  []*plainType
+	rich   []*richType
 	direct []directField
 }
 
@@ -96,8 +104,9 @@ func (s *steps) GenerateCode(data *codegen.Data) error {
 		return err
 	}
 	s.plain = plainTypes(data.Objects)
+	s.rich = richTypes(data.Objects, s.plain)
 	s.direct = directFields(data.Objects)
-	if src, err = plainWriters(pkg, s.plain); err != nil {
+	if src, err = plainWriters(pkg, s.plain, s.rich); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, plainFile), src, 0o644)

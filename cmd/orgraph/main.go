@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -50,6 +51,7 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 	if err != nil {
 		return fmt.Errorf("invalid settings:\n%w", err)
 	}
+	tuneGC(lookup, cfg)
 	log := newLogger(cfg, stderr)
 	server.RedisLogsTo(log)
 	gw, err := server.New(cfg, log)
@@ -77,6 +79,26 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 		return err
 	}
 	return <-served
+}
+
+// gcPercent is the garbage collector's target when GOGC is not set. A warm
+// executed query allocates a few hundred short-lived objects and keeps
+// almost none, while the long-lived heap is the caches: collecting at twice
+// the default growth cut the CPU of a 5-organization query by a fifth under
+// load (go test -bench PeerQueries with GOGC=100, 200, 400).
+const gcPercent = 200
+
+// tuneGC sets the collector's defaults unless GOGC or GOMEMLIMIT say
+// otherwise: the growth target above, and a soft memory limit of twice the
+// caches' bounds plus 64 MiB for requests in flight, so that the higher
+// target never lets a heap of full caches grow three times over.
+func tuneGC(lookup config.Lookup, cfg config.Config) {
+	if _, set := lookup("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+	if _, set := lookup("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(2*(cfg.CacheLocalBytes+cfg.ResponseCacheBytes) + 64<<20)
+	}
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

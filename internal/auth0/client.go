@@ -83,14 +83,16 @@ func New(baseURL string, http *upstream.Client) *Client {
 	c := &Client{http: http, base: strings.TrimRight(baseURL, "/") + "/api/v2"}
 	c.offsetOnePageSuffix = "?" + offset(0).Encode()
 	c.organizationsPage = upstream.NewRoute(RouteOrganizations,
-		func(k PageKey) (string, error) { return c.url("/organizations", checkpoint(k.From, k.Take)), nil },
+		func(dst []byte, k PageKey) ([]byte, error) {
+			return append(dst, c.url("/organizations", checkpoint(k.From, k.Take))...), nil
+		},
 		decodeJSON[OrganizationsPage],
 		func(p *OrganizationsPage, _ []byte) []upstream.Related {
 			return c.relatedOrganizations(p.Organizations)
 		})
 	c.organizationCount = upstream.NewRoute(RouteOrganizations,
-		func(struct{}) (string, error) {
-			return c.url("/organizations", url.Values{"include_totals": {"true"}, "per_page": {"1"}, "page": {"0"}}), nil
+		func(dst []byte, _ struct{}) ([]byte, error) {
+			return append(dst, c.url("/organizations", url.Values{"include_totals": {"true"}, "per_page": {"1"}, "page": {"0"}})...), nil
 		},
 		func(body []byte) (int, error) {
 			var env struct {
@@ -100,31 +102,33 @@ func New(baseURL string, http *upstream.Client) *Client {
 			return env.Total, err
 		}, nil)
 	c.organizationByID = upstream.NewRoute(RouteOrganization,
-		func(id string) (string, error) { return c.organizationURL(id), nil },
+		func(dst []byte, id string) ([]byte, error) { return c.appendPath(dst, "/organizations/", id, ""), nil },
 		decodeJSON[Organization], c.alsoByName)
 	c.organizationByName = upstream.NewRoute(RouteOrganizationByName,
-		func(name string) (string, error) { return c.organizationByNameURL(name), nil },
+		func(dst []byte, name string) ([]byte, error) {
+			return c.appendPath(dst, "/organizations/name/", name, ""), nil
+		},
 		decodeJSON[Organization], c.alsoByID)
 	c.enabledConnections = upstream.NewRoute(RouteEnabledConnections,
-		func(k listPage) (string, error) {
-			return c.pageURL("/organizations/"+upstream.PathEscape(k.ID)+"/enabled_connections", k.Page), nil
+		func(dst []byte, k listPage) ([]byte, error) {
+			return c.appendPage(c.appendPath(dst, "/organizations/", k.ID, "/enabled_connections"), k.Page), nil
 		},
 		decodeOffsetPage[EnabledConnection, connectionsEnvelope], nil)
 	c.userOrganizations = upstream.NewRoute(RouteUserOrganizations,
-		func(k listPage) (string, error) {
-			return c.pageURL("/users/"+upstream.PathEscape(k.ID)+"/organizations", k.Page), nil
+		func(dst []byte, k listPage) ([]byte, error) {
+			return c.appendPage(c.appendPath(dst, "/users/", k.ID, "/organizations"), k.Page), nil
 		},
 		decodeOffsetPage[Organization, organizationsEnvelope],
 		func(orgs []Organization, _ []byte) []upstream.Related { return c.relatedOrganizations(orgs) })
 	c.membersPage = upstream.NewRoute(RouteMembers,
-		func(k MembersKey) (string, error) {
-			return c.url("/organizations/"+upstream.PathEscape(k.OrganizationID)+"/members", checkpoint(k.From, k.Take)), nil
+		func(dst []byte, k MembersKey) ([]byte, error) {
+			dst = c.appendPath(dst, "/organizations/", k.OrganizationID, "/members?")
+			return append(dst, checkpoint(k.From, k.Take).Encode()...), nil
 		},
 		decodeJSON[MembersPage], nil)
 	c.user = upstream.NewRoute(RouteUser,
-		func(id string) (string, error) {
-			q := url.Values{"fields": {"user_id,email,name,picture"}, "include_fields": {"true"}}
-			return c.url("/users/"+upstream.PathEscape(id), q), nil
+		func(dst []byte, id string) ([]byte, error) {
+			return append(c.appendPath(dst, "/users/", id, "?"), userFieldsQuery...), nil
 		},
 		decodeJSON[User], nil)
 	return c
@@ -137,14 +141,25 @@ func (c *Client) url(path string, q url.Values) string {
 	return c.base + path + "?" + q.Encode()
 }
 
-// pageURL is the URL of one offset page of the largest size; page 0, by
-// far the most asked for, costs no query encoding.
-func (c *Client) pageURL(path string, page int) string {
-	if page == 0 {
-		return c.base + path + c.offsetOnePageSuffix
-	}
-	return c.url(path, offset(page))
+// appendPath appends base, head, the escaped segment and tail.
+func (c *Client) appendPath(dst []byte, head, segment, tail string) []byte {
+	dst = append(dst, c.base...)
+	dst = append(dst, head...)
+	dst = append(dst, upstream.PathEscape(segment)...)
+	return append(dst, tail...)
 }
+
+// appendPage appends the query of one offset page of the largest size; page
+// 0, by far the most asked for, costs no query encoding.
+func (c *Client) appendPage(dst []byte, page int) []byte {
+	if page == 0 {
+		return append(dst, c.offsetOnePageSuffix...)
+	}
+	return append(append(dst, '?'), offset(page).Encode()...)
+}
+
+// userFieldsQuery asks for the profile fields the graph exposes only.
+var userFieldsQuery = url.Values{"fields": {"user_id,email,name,picture"}, "include_fields": {"true"}}.Encode()
 
 func (c *Client) organizationURL(id string) string {
 	return c.base + "/organizations/" + upstream.PathEscape(id)

@@ -36,6 +36,14 @@ type Config struct {
 	CacheTTL         time.Duration
 	CacheStaleTTL    time.Duration
 	CacheNotFoundTTL time.Duration
+	// CacheLocalBytes bounds the in-process tier of decoded upstream
+	// answers (CACHE_LOCAL_MAX_MB).
+	CacheLocalBytes int64
+	// ResponseCache keeps whole responses in-process (RESPONSE_CACHE); it
+	// is off with CACHE_TTL=0 too. ResponseCacheBytes bounds it
+	// (RESPONSE_CACHE_MAX_MB).
+	ResponseCache      bool
+	ResponseCacheBytes int64
 
 	UpstreamRateLimit   float64
 	UpstreamTimeout     time.Duration
@@ -104,7 +112,9 @@ const (
 	defaultNotFoundTTL     = 10 * time.Second
 	defaultRateLimit       = 10
 	defaultTimeout         = 5 * time.Second
-	defaultConcurrency     = 16
+	defaultConcurrency     = 100 // a level of one page of parents goes out in one round
+	defaultLocalMB         = 64
+	defaultResponseMB      = 32
 	defaultRequestTimeout  = 10 * time.Second
 	defaultKeyPrefix       = "orgraph:"
 	defaultIdentityScopes  = "PM.Group.Read"
@@ -186,6 +196,9 @@ func Load(lookup Lookup) (Config, error) {
 	c.CacheTTL = r.duration("CACHE_TTL", defaultCacheTTL)
 	c.CacheStaleTTL = r.duration("CACHE_STALE_TTL", defaultCacheStaleTTL)
 	c.CacheNotFoundTTL = r.duration("CACHE_NOT_FOUND_TTL", defaultNotFoundTTL)
+	c.CacheLocalBytes = int64(r.intRange("CACHE_LOCAL_MAX_MB", defaultLocalMB, 1, 1<<16)) << 20
+	c.ResponseCache = r.boolean("RESPONSE_CACHE", true) && c.CacheTTL > 0
+	c.ResponseCacheBytes = int64(r.intRange("RESPONSE_CACHE_MAX_MB", defaultResponseMB, 1, 1<<16)) << 20
 
 	c.UpstreamRateLimit = r.positiveFloat("UPSTREAM_RATE_LIMIT", defaultRateLimit)
 	c.UpstreamTimeout = r.duration("UPSTREAM_TIMEOUT", defaultTimeout)

@@ -21,11 +21,37 @@ func TestDemoDefaults(t *testing.T) {
 	if c.CacheTTL != 60*time.Second || c.CacheStaleTTL != time.Hour || c.CacheNotFoundTTL != 10*time.Second {
 		t.Fatalf("cache defaults: %+v", c)
 	}
-	if c.UpstreamRateLimit != 10 || c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 16 {
+	if c.UpstreamRateLimit != 10 || c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 100 {
 		t.Fatalf("upstream defaults: %+v", c)
 	}
 	if c.Identity.PartitionMetadataKey != "partitionGlobalId" || c.Identity.OrganizationMetadataKey != "uipathOrganization" {
 		t.Fatalf("metadata keys: %+v", c.Identity)
+	}
+	if !c.ResponseCache || c.ResponseCacheBytes != 32<<20 || c.CacheLocalBytes != 64<<20 {
+		t.Fatalf("in-process cache defaults: %+v", c)
+	}
+}
+
+// TestResponseCacheSetting: RESPONSE_CACHE=false turns the response cache
+// off, and so does CACHE_TTL=0 (nothing cached means nothing stored whole).
+func TestResponseCacheSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"RESPONSE_CACHE": "false"}, false},
+		{map[string]string{"CACHE_TTL": "0"}, false},
+		{map[string]string{"CACHE_TTL": "0", "RESPONSE_CACHE": "true"}, false},
+		{map[string]string{"RESPONSE_CACHE_MAX_MB": "8"}, true},
+	} {
+		c, err := Load(lookup(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ResponseCache != tc.want {
+			t.Errorf("%v: response cache %v, want %v", tc.env, c.ResponseCache, tc.want)
+		}
 	}
 }
 
@@ -108,6 +134,9 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"bad log level", with("LOG_LEVEL", secret), "LOG_LEVEL"},
 		{"bad log format", with("LOG_FORMAT", "xml"), "LOG_FORMAT"},
 		{"bad address", with("GATEWAY_ADDR", secret), "GATEWAY_ADDR"},
+		{"response cache not a bool", with("RESPONSE_CACHE", secret), "RESPONSE_CACHE"},
+		{"response cache size zero", with("RESPONSE_CACHE_MAX_MB", "0"), "RESPONSE_CACHE_MAX_MB"},
+		{"local tier size not a number", with("CACHE_LOCAL_MAX_MB", secret), "CACHE_LOCAL_MAX_MB"},
 		{"demo with a token", map[string]string{"AUTH0_TOKEN": secret}, "AUTH0_TOKEN"},
 	}
 	for _, tc := range cases {

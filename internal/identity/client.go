@@ -47,6 +47,9 @@ type Client struct {
 	http        *upstream.Client
 	base        string
 	placeholder bool
+	// before and after are the base URL around Placeholder (after is ""
+	// without one).
+	before, after string
 
 	groups *upstream.Route[PartitionKey, []Group]
 	group  *upstream.Route[GroupKey, *Group]
@@ -56,13 +59,16 @@ type Client struct {
 func New(baseURL string, http *upstream.Client) *Client {
 	base := strings.TrimRight(baseURL, "/")
 	c := &Client{http: http, base: base, placeholder: strings.Contains(base, Placeholder)}
+	c.before, c.after, _ = strings.Cut(base, Placeholder)
 	c.groups = upstream.NewRoute(RouteGroups,
-		func(k PartitionKey) (string, error) { return c.groupsURL(k.OrganizationName, k.PartitionID) },
+		func(dst []byte, k PartitionKey) ([]byte, error) {
+			return c.appendGroups(dst, k.OrganizationName, k.PartitionID)
+		},
 		decodeGroups, nil)
 	c.group = upstream.NewRoute(RouteGroup,
-		func(k GroupKey) (string, error) {
-			u, err := c.groupsURL(k.OrganizationName, k.PartitionID)
-			return u + "/" + upstream.PathEscape(k.GroupID), err
+		func(dst []byte, k GroupKey) ([]byte, error) {
+			dst, err := c.appendGroups(dst, k.OrganizationName, k.PartitionID)
+			return append(append(dst, '/'), upstream.PathEscape(k.GroupID)...), err
 		},
 		decodeGroup, nil)
 	return c
@@ -80,22 +86,18 @@ func TokenURL(baseURL string) string {
 	return base + "/connect/token"
 }
 
-func (c *Client) apiBase(orgName string) (string, error) {
-	if !c.placeholder {
-		return c.base, nil
+// appendGroups appends the URL of a UiPath organization's group list.
+func (c *Client) appendGroups(dst []byte, orgName, partitionID string) ([]byte, error) {
+	dst = append(dst, c.before...)
+	if c.placeholder {
+		if orgName == "" {
+			return dst, ErrOrganizationNameRequired
+		}
+		dst = append(dst, upstream.PathEscape(orgName)...)
+		dst = append(dst, c.after...)
 	}
-	if orgName == "" {
-		return "", ErrOrganizationNameRequired
-	}
-	return strings.Replace(c.base, Placeholder, upstream.PathEscape(orgName), 1), nil
-}
-
-func (c *Client) groupsURL(orgName, partitionID string) (string, error) {
-	base, err := c.apiBase(orgName)
-	if err != nil {
-		return "", err
-	}
-	return base + "/api/Group/" + upstream.PathEscape(partitionID), nil
+	dst = append(dst, "/api/Group/"...)
+	return append(dst, upstream.PathEscape(partitionID)...), nil
 }
 
 // Groups reads all local and built-in groups of UiPath organizations; a

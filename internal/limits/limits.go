@@ -21,6 +21,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/orgraph/orgraph/internal/apperr"
@@ -92,7 +94,16 @@ func init() {
 // Extension is the gqlgen handler extension that applies a Config.
 type Extension struct {
 	cfg Config
+	// measured keeps the measure of operations that no variable changes:
+	// a frontend sends the same few documents again and again (gqlgen's
+	// query cache keeps them parsed, so an operation is the same pointer).
+	// The keys hold their operations, so an address is never reused while
+	// its measure is kept.
+	measured *lru.Cache[*ast.OperationDefinition, Stats]
 }
+
+// measuredOperations bounds the measures kept, like gqlgen's query cache.
+const measuredOperations = 1000
 
 var _ interface {
 	graphql.HandlerExtension
@@ -102,7 +113,8 @@ var _ interface {
 
 // New returns the extension for cfg (zero fields take Defaults).
 func New(cfg Config) *Extension {
-	return &Extension{cfg: cfg.withDefaults()}
+	measured, _ := lru.New[*ast.OperationDefinition, Stats](measuredOperations) // errors only for a size < 1
+	return &Extension{cfg: cfg.withDefaults(), measured: measured}
 }
 
 // Config returns the limits in force, defaults applied.
@@ -131,7 +143,14 @@ func (e *Extension) MutateOperationContext(_ context.Context, opCtx *graphql.Ope
 	if op == nil {
 		return nil // gqlgen refuses it itself
 	}
-	s := Measure(opCtx.Doc, op, opCtx.Variables)
+	s, ok := e.measured.Get(op)
+	if !ok {
+		var usedVars bool
+		s, usedVars = measure(opCtx.Doc, op, opCtx.Variables)
+		if !usedVars {
+			e.measured.Add(op, s)
+		}
+	}
 	opCtx.Stats.SetExtension(extensionName, &s)
 	return e.check(s)
 }

@@ -38,6 +38,13 @@ const maxWork = 1 << 20
 // Measure measures op, a validated operation of doc (fields know their
 // definitions), with the operation's coerced variables.
 func Measure(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) Stats {
+	s, _ := measure(doc, op, vars)
+	return s
+}
+
+// measure is Measure, and whether the answer depended on the variables (a
+// page size or an @skip/@include condition given by one).
+func measure(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any) (Stats, bool) {
 	w := &walker{doc: doc, vars: vars, memo: map[memoKey]Stats{}, ids: map[*ast.Field]int{},
 		fragDepth: map[string]int{}, inProgress: map[string]bool{}}
 	depth := w.depth(op.SelectionSet)
@@ -48,7 +55,7 @@ func Measure(doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[strin
 	}
 	s.Depth = depth
 	s.TooLarge = w.work > maxWork
-	return s
+	return s, w.usedVars
 }
 
 // plus adds a sibling's counts: the deeper depth, the sum of the rest.
@@ -79,6 +86,16 @@ type walker struct {
 	ids     map[*ast.Field]int // see fieldsKey
 	maxPath int                // no response path is longer than the document's depth
 	work    int
+
+	usedVars bool // a variable's value decided something
+}
+
+// value reads an argument value, noting when a variable gives it.
+func (w *walker) value(v *ast.Value) (any, error) {
+	if v.Kind == ast.Variable {
+		w.usedVars = true
+	}
+	return v.Value(w.vars)
 }
 
 // memoKey identifies the fields merged under one response key and the page
@@ -299,10 +316,10 @@ func selectsAny(groups []group, names []string) bool {
 func (w *walker) pageSize(f *ast.Field, c cost) int {
 	var v any
 	if arg := f.Arguments.ForName(c.pageArg); arg != nil {
-		v, _ = arg.Value.Value(w.vars)
+		v, _ = w.value(arg.Value)
 	} else if f.Definition != nil {
 		if def := f.Definition.Arguments.ForName(c.pageArg); def != nil && def.DefaultValue != nil {
-			v, _ = def.DefaultValue.Value(w.vars)
+			v, _ = w.value(def.DefaultValue)
 		}
 	}
 	n, ok := toInt(v)
@@ -347,7 +364,7 @@ func (w *walker) included(dirs ast.DirectiveList) bool {
 		if arg == nil {
 			continue
 		}
-		v, err := arg.Value.Value(w.vars)
+		v, err := w.value(arg.Value)
 		b, ok := v.(bool)
 		if err != nil || !ok {
 			continue

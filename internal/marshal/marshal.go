@@ -257,3 +257,88 @@ func BoolPtrValue(b *bool) graphql.Marshaler {
 	}
 	return BoolValue(*b)
 }
+
+// BatchParents is graphql.BatchParents without its cost: gqlgen finds a
+// parent's index by building the field's whole path (an allocation per
+// parent of every batch field); the index is the nearest list element up
+// the field context chain. The fields are those of graphql.BatchParents,
+// for the generated code that reads them.
+type BatchParents[P any] struct {
+	Parents  []P
+	Index    ast.PathIndex
+	IndexMap map[int]int
+
+	group *graphql.BatchParentGroup
+}
+
+// BatchParentsFor is graphql.BatchParentsFor: the sibling parents of
+// typeName registered for the current list, and this parent's place in it.
+func BatchParentsFor[P any](ctx context.Context, typeName string) (BatchParents[P], bool) {
+	group := graphql.GetBatchParentGroup(ctx, typeName)
+	if group == nil {
+		return BatchParents[P]{}, false
+	}
+	parents, ok := group.Parents.([]P)
+	if !ok {
+		return BatchParents[P]{}, false
+	}
+	idx, ok := parentIndex(graphql.GetFieldContext(ctx))
+	if !ok {
+		return BatchParents[P]{}, false
+	}
+	return BatchParents[P]{Parents: parents, Index: idx, IndexMap: group.IndexMap, group: group}, true
+}
+
+// FieldResult resolves the field once for the whole group, as
+// graphql.BatchParents.FieldResult does.
+func (b BatchParents[P]) FieldResult(field graphql.CollectedField, resolve func() (any, error)) *graphql.BatchFieldResult {
+	key := field.Alias
+	if key == "" {
+		key = field.Name
+	}
+	return b.group.GetFieldResult(key, resolve)
+}
+
+// parentIndex is the second-to-last element of fc's path when it is an
+// index, as graphql.BatchParentIndex reads it, without building the path:
+// the elements are the field contexts up the chain that have an index or a
+// field.
+func parentIndex(fc *graphql.FieldContext) (ast.PathIndex, bool) {
+	seen := 0
+	for it := fc; it != nil; it = it.Parent {
+		if it.Index == nil && it.Field.Field == nil {
+			continue
+		}
+		seen++
+		if seen == 2 {
+			if it.Index != nil {
+				return ast.PathIndex(*it.Index), true
+			}
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// Selected counts the fields of typ in sel (fragments included) that can
+// wait: a marshaller that resolves fields one after another takes over from
+// gqlgen only when there is at most one, so that two relations of one
+// object still resolve in parallel.
+func (f Fields) Selected(typ string, sel ast.SelectionSet) int {
+	n := 0
+	for _, s := range sel {
+		switch s := s.(type) {
+		case *ast.Field:
+			if _, waits := f[typ+"."+s.Name]; waits {
+				n++
+			}
+		case *ast.InlineFragment:
+			n += f.Selected(fragmentType(s.TypeCondition, typ), s.SelectionSet)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				n += f.Selected(fragmentType(s.Definition.TypeCondition, typ), s.Definition.SelectionSet)
+			}
+		}
+	}
+	return n
+}

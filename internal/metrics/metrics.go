@@ -27,13 +27,16 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	operations  *prometheus.CounterVec
-	opDuration  *prometheus.HistogramVec
-	upRequests  *prometheus.CounterVec
-	upDuration  *prometheus.HistogramVec
-	cache       *prometheus.CounterVec
-	decodes     *prometheus.CounterVec
-	rlRemaining *prometheus.GaugeVec
+	operations *prometheus.CounterVec
+	opDuration *prometheus.HistogramVec
+	upRequests *prometheus.CounterVec
+	upDuration *prometheus.HistogramVec
+	cache      *prometheus.CounterVec
+	decodes    *prometheus.CounterVec
+	responses  *prometheus.CounterVec
+	// responseHits is responses{outcome="hit"}.
+	responseHits prometheus.Counter
+	rlRemaining  *prometheus.GaugeVec
 }
 
 var _ upstream.Recorder = (*Metrics)(nil)
@@ -68,12 +71,17 @@ func New() *Metrics {
 			Name: "orgraph_upstream_decodes_total",
 			Help: "Upstream bodies decoded, by upstream, route template and source (upstream: a fresh answer; redis: an entry another replica fetched). A warm in-process hit decodes nothing.",
 		}, []string{"upstream", "route", "source"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orgraph_response_cache_lookups_total",
+			Help: "Whole-response cache lookups by outcome (hit: answered with stored bytes; miss: executed; bypass: the caller sent Cache-Control: no-cache).",
+		}, []string{"outcome"}),
 		rlRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "orgraph_upstream_ratelimit_remaining",
 			Help: "X-RateLimit-Remaining of the latest response from each upstream.",
 		}, []string{"upstream"}),
 	}
-	m.reg.MustRegister(m.operations, m.opDuration, m.upRequests, m.upDuration, m.cache, m.decodes, m.rlRemaining,
+	m.responseHits = m.responses.WithLabelValues("hit")
+	m.reg.MustRegister(m.operations, m.opDuration, m.upRequests, m.upDuration, m.cache, m.decodes, m.responses, m.rlRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -89,14 +97,40 @@ func (m *Metrics) UpstreamRequest(service, route string, status int, d time.Dura
 	m.upDuration.WithLabelValues(service, route).Observe(d.Seconds())
 }
 
-// CacheLookup implements upstream.Recorder.
-func (m *Metrics) CacheLookup(service, route, outcome string) {
-	m.cache.WithLabelValues(service, route, outcome).Inc()
+// CacheLookups implements upstream.Recorder.
+func (m *Metrics) CacheLookups(service, route, outcome string, n int) {
+	m.cache.WithLabelValues(service, route, outcome).Add(float64(n))
 }
 
 // Decoded implements upstream.Recorder.
 func (m *Metrics) Decoded(service, route, source string) {
 	m.decodes.WithLabelValues(service, route, source).Inc()
+}
+
+// ResponseCacheLookup counts one lookup of the whole-response cache.
+func (m *Metrics) ResponseCacheLookup(outcome string) {
+	if outcome == "hit" { // the hot one, resolved once
+		m.responseHits.Inc()
+		return
+	}
+	m.responses.WithLabelValues(outcome).Inc()
+}
+
+// Operation counts one operation that took d, as the operations extension
+// does.
+func (m *Metrics) Operation(name, outcome string, d time.Duration) {
+	m.operations.WithLabelValues(name, outcome).Inc()
+	m.opDuration.WithLabelValues(name, outcome).Observe(d.Seconds())
+}
+
+// OperationCounter is Operation for one name and outcome, with the series
+// looked up once: the response cache keeps one with each stored response.
+func (m *Metrics) OperationCounter(name, outcome string) func(d time.Duration) {
+	count, dur := m.operations.WithLabelValues(name, outcome), m.opDuration.WithLabelValues(name, outcome)
+	return func(d time.Duration) {
+		count.Inc()
+		dur.Observe(d.Seconds())
+	}
 }
 
 // RateLimitRemaining implements upstream.Recorder.
@@ -172,9 +206,7 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 		return resp
 	}
 	oc := graphql.GetOperationContext(ctx)
-	name, outcome := OperationName(ctx), Outcome(resp)
-	o.m.operations.WithLabelValues(name, outcome).Inc()
-	o.m.opDuration.WithLabelValues(name, outcome).Observe(time.Since(oc.Stats.OperationStart).Seconds())
+	o.m.Operation(OperationName(ctx), Outcome(resp), time.Since(oc.Stats.OperationStart))
 	return resp
 }
 

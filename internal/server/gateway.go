@@ -24,6 +24,7 @@ import (
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/ratelimit"
+	"github.com/orgraph/orgraph/internal/respcache"
 	"github.com/orgraph/orgraph/internal/tracing"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -103,10 +104,20 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	responses, err := cache.New(cache.Config{
 		Redis: rdb, Prefix: cfg.RedisKeyPrefix,
 		TTL: cfg.CacheTTL, StaleTTL: cfg.CacheStaleTTL, NotFoundTTL: cfg.CacheNotFoundTTL,
-		Logger: log,
+		LocalBytes: cfg.CacheLocalBytes, Logger: log,
 	})
 	if err != nil {
+		_ = g.Shutdown(context.Background())
 		return nil, err
+	}
+	g.closers = append(g.closers, responses.Close)
+	var whole *respcache.Cache
+	if cfg.ResponseCache {
+		if whole, err = respcache.New(cfg.ResponseCacheBytes, nil); err != nil {
+			_ = g.Shutdown(context.Background())
+			return nil, err
+		}
+		g.closers = append(g.closers, whole.Close)
 	}
 	if !responses.Enabled() {
 		log.Info("CACHE_TTL=0: caching is off; requests still share identical upstream calls and the rate governor")
@@ -162,6 +173,8 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Metrics:                 m,
 		Tracer:                  tp,
 		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix),
+		ResponseCache:           whole,
+		ResponseCacheTTL:        cfg.CacheTTL,
 		AllowList:               allowList(cfg),
 	})
 	return g, nil

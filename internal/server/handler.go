@@ -28,6 +28,7 @@ import (
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
+	"github.com/orgraph/orgraph/internal/respcache"
 	"github.com/orgraph/orgraph/internal/tracing"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
@@ -74,6 +75,10 @@ type HandlerOptions struct {
 	// automatic persisted queries (nil: in-process only).
 	AllowList        persisted.Manifest
 	PersistedQueries *persisted.Store
+	// ResponseCache, when set, answers operations seen before with their
+	// stored responses; ResponseCacheTTL (CACHE_TTL) caps how long one is kept.
+	ResponseCache    *respcache.Cache
+	ResponseCacheTTL time.Duration
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -121,9 +126,14 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql.SetErrorPresenter(apperr.Presenter(o.Logger))
 	gql.SetRecoverFunc(apperr.Recover(o.Logger))
 
+	var run http.Handler = operationScope(o.RequestTimeout, o.Upstreams, gql)
+	if o.ResponseCache != nil {
+		run = &responseCache{cache: o.ResponseCache, ttl: o.ResponseCacheTTL,
+			scopes: schemaScopes(schema.Schema()), m: o.Metrics, next: run}
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", accessLog(o.Logger, cors(o.CORSOrigins, limitBody(MaxBodyBytes,
-		callerAuth(o, graphQLRequests(deadline(o.RequestTimeout, loaders.Middleware(o.Upstreams, gql))))))))
+		callerAuth(o, graphQLRequests(run))))))
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics.Handler()) // open, like the health endpoints
 	}
@@ -159,15 +169,18 @@ func writeStatus(w http.ResponseWriter, code int, status, detail string) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// deadline bounds a request: rate-budget waits and retries stop at it.
-func deadline(d time.Duration, next http.Handler) http.Handler {
-	if d <= 0 {
-		return next
-	}
+// operationScope gives an operation that is about to run its deadline
+// (rate-budget waits and retries stop at it) and its own loaders, in one
+// step.
+func operationScope(d time.Duration, up loaders.Upstreams, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), d)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
+		ctx := r.Context()
+		if d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		next.ServeHTTP(w, r.WithContext(loaders.WithLoaders(ctx, loaders.New(up))))
 	})
 }
 

@@ -231,11 +231,21 @@ func (c *Client) recordDecode(route, source string) {
 	}
 }
 
-func (c *Client) recordLookup(ctx context.Context, route, outcome string) {
-	if c.Metrics != nil {
-		c.Metrics.CacheLookup(c.Service, route, outcome)
+// lookupTally counts the outcomes of one many-key lookup, for the metrics.
+type lookupTally struct{ hit, stale, miss int }
+
+func (c *Client) recordLookups(route string, t lookupTally) {
+	if c.Metrics == nil {
+		return
 	}
-	calls.CacheOutcome(ctx, outcome)
+	for _, o := range [...]struct {
+		name string
+		n    int
+	}{{"hit", t.hit}, {"stale", t.stale}, {"miss", t.miss}} {
+		if o.n > 0 {
+			c.Metrics.CacheLookups(c.Service, route, o.name, o.n)
+		}
+	}
 }
 
 func (c *Client) scope(ctx context.Context) string {

@@ -8,8 +8,9 @@ import "time"
 type Recorder interface {
 	// UpstreamRequest is one request sent upstream; status 0 means no answer.
 	UpstreamRequest(service, route string, status int, d time.Duration)
-	// CacheLookup is one read of the response cache: "hit", "stale" or "miss".
-	CacheLookup(service, route, outcome string)
+	// CacheLookups is n reads of the data cache with one outcome: "hit",
+	// "stale" or "miss" (a many-key lookup reports each outcome once).
+	CacheLookups(service, route, outcome string, n int)
 	// Decoded is one upstream body decoded into a value, from "upstream" (a
 	// response) or "redis" (an entry another replica fetched).
 	Decoded(service, route, source string)

@@ -56,6 +56,16 @@ func (r *Request) SetForwardedToken(token string) {
 	r.scope = "caller-" + fingerprint(token)
 }
 
+// CredentialScope names the credentials the request's upstream calls use
+// when they are the caller's own (forward mode: "caller-" and a hash of the
+// token), "" when they are the gateway's.
+func (r *Request) CredentialScope() string {
+	if r == nil {
+		return ""
+	}
+	return r.scope
+}
+
 // Began is when the request began; the zero time without a request.
 func (r *Request) Began() time.Time {
 	if r == nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -34,7 +35,7 @@ import (
 // Values are shared by every request that reads them: a Route's decode
 // returns a fresh value, and nobody writes to it after.
 type Route[K comparable, V any] struct {
-	url func(K) (string, error)
+	url func(dst []byte, k K) ([]byte, error)
 	dec decoder
 }
 
@@ -56,10 +57,12 @@ type decoder struct {
 
 // NewRoute returns the route named name (a template such as
 // "GET /api/v2/organizations/{id}", used in errors, metrics and spans, never
-// a raw URL). url gives a key's request URL, or an error that refuses the
-// key before any call; decode turns a 200 body into a fresh value. related,
-// when not nil, names the other entries a fetched value answers.
-func NewRoute[K comparable, V any](name string, url func(K) (string, error), decode func(body []byte) (V, error),
+// a raw URL). url appends a key's request URL to dst, or returns an error
+// that refuses the key before any call: appending lets a lookup build the
+// cache key of a warm key in a buffer, with no allocation. decode turns a
+// 200 body into a fresh value. related, when not nil, names the other
+// entries a fetched value answers.
+func NewRoute[K comparable, V any](name string, url func(dst []byte, k K) ([]byte, error), decode func(body []byte) (V, error),
 	related func(v V, body []byte) []Related) *Route[K, V] {
 	r := &Route[K, V]{url: url}
 	r.dec = decoder{
@@ -93,7 +96,8 @@ type Result[V any] struct {
 
 // lookup is one key's way through Client.many.
 type lookup struct {
-	url, key string // key is "" when caching is off
+	url, key string       // made only for what is not fresh in-process; key is "" when caching is off
+	local    *cache.Entry // the usable in-process entry prepare found
 	ctx      context.Context
 	span     trace.Span
 	entry    *cache.Entry
@@ -104,7 +108,7 @@ type lookup struct {
 // describes.
 func GetMany[K comparable, V any](ctx context.Context, c *Client, r *Route[K, V], keys []K) []Result[V] {
 	ls := make([]lookup, len(keys))
-	prepare(c, ctx, ls, keys, r.url)
+	prepare(c, ctx, ls, keys, r.url, &r.dec)
 	c.many(ctx, &r.dec, ls)
 	out := make([]Result[V], len(keys))
 	for i := range ls {
@@ -126,21 +130,20 @@ func Peek[K comparable, V any](ctx context.Context, c *Client, r *Route[K, V], k
 	if !c.Cache.Enabled() {
 		return Result[V]{}, false
 	}
-	u, err := r.url(key)
-	if err != nil {
+	var l [1]lookup
+	prepare(c, ctx, l[:], []K{key}, r.url, &r.dec)
+	if l[0].local == nil {
 		return Result[V]{}, false
 	}
-	l := lookup{url: u, key: c.cacheKey(ctx, u), ctx: ctx}
-	e := c.Cache.Local(l.key)
-	if e == nil || (e.Status != 404 && !r.dec.is(e.Value)) {
-		return Result[V]{}, false
-	}
+	l[0].ctx = ctx
 	if c.Tracer != nil {
-		l.ctx, l.span = calls.Start(ctx, c.Tracer, c.Service, r.dec.route)
+		l[0].ctx, l[0].span = calls.Start(ctx, c.Tracer, c.Service, r.dec.route)
 	}
-	c.hit(ctx, &r.dec, &l, e)
-	c.endLookup(&l)
-	return resultOf[V](&l), true
+	var t lookupTally
+	c.hit(ctx, &r.dec, &l[0], l[0].local, &t)
+	c.recordLookups(r.dec.route, t)
+	c.endLookup(&l[0])
+	return resultOf[V](&l[0]), true
 }
 
 func resultOf[V any](l *lookup) Result[V] {
@@ -157,22 +160,37 @@ func resultOf[V any](l *lookup) Result[V] {
 	return Result[V]{Value: v, Found: true}
 }
 
-// prepare fills in each key's URL and cache key.
-func prepare[K any](c *Client, ctx context.Context, ls []lookup, keys []K, url func(K) (string, error)) {
-	scope := ""
+// prepare builds each key's cache key in a buffer and looks it up in the
+// in-process tier there, without allocating: a fresh hit needs no strings.
+// Only keys that are not fresh in-process get their URL and cache key made
+// (the URL is the key's tail, so one string each).
+func prepare[K any](c *Client, ctx context.Context, ls []lookup, keys []K, url func([]byte, K) ([]byte, error), d *decoder) {
 	on := c.Cache.Enabled()
+	prefix := ""
 	if on {
-		scope = c.scope(ctx)
+		prefix = c.Cache.Key(c.Service, c.scope(ctx), "")
 	}
+	buf := make([]byte, 0, 256)
 	for i, k := range keys {
-		u, err := url(k)
+		var err error
+		buf, err = url(append(buf[:0], prefix...), k)
 		if err != nil {
 			ls[i].err = err
 			continue
 		}
-		ls[i].url = u
 		if on {
-			ls[i].key = c.Cache.Key(c.Service, scope, u)
+			// The key is a view of buf: Local keeps nothing of it.
+			if e := c.Cache.Local(unsafe.String(unsafe.SliceData(buf), len(buf))); e != nil && (e.Status == 404 || d.is(e.Value)) {
+				ls[i].local = e
+				if e.StateAt(c.now()) == cache.Fresh {
+					continue
+				}
+			}
+		}
+		key := string(buf)
+		ls[i].url = key[len(prefix):]
+		if on {
+			ls[i].key = key
 		}
 	}
 }
@@ -197,17 +215,17 @@ func (c *Client) many(ctx context.Context, d *decoder, ls []lookup) {
 		}
 	}
 
+	var t lookupTally
+	defer func() { c.recordLookups(d.route, t) }()
 	var misses []int
 	for i := range ls {
 		l := &ls[i]
 		if l.err != nil {
 			continue
 		}
-		if l.key != "" {
-			if e := c.Cache.Local(l.key); e != nil && (e.Status == 404 || d.is(e.Value)) {
-				c.hit(ctx, d, l, e)
-				continue
-			}
+		if l.local != nil {
+			c.hit(ctx, d, l, l.local, &t)
+			continue
 		}
 		misses = append(misses, i)
 	}
@@ -215,11 +233,12 @@ func (c *Client) many(ctx context.Context, d *decoder, ls []lookup) {
 		return
 	}
 	if c.Cache.Enabled() && c.Cache.Shared() {
-		misses = c.remote(ctx, d, ls, misses)
+		misses = c.remote(ctx, d, ls, misses, &t)
 	}
 	for _, i := range misses {
 		if ls[i].key != "" {
-			c.recordLookup(ls[i].ctx, d.route, "miss")
+			t.miss++
+			calls.CacheOutcome(ls[i].ctx, "miss")
 		}
 	}
 	if len(misses) > max(c.Concurrency, 1) {
@@ -238,7 +257,7 @@ func (c *Client) many(ctx context.Context, d *decoder, ls []lookup) {
 
 // remote reads the misses from Redis in one round trip, decodes what it
 // finds once and keeps it in-process, and returns the keys still missing.
-func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []int) []int {
+func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []int, t *lookupTally) []int {
 	keys := make([]string, len(misses))
 	for j, i := range misses {
 		keys[j] = ls[i].key
@@ -264,23 +283,25 @@ func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []i
 			e.Value = v
 		}
 		c.Cache.SetLocal(ls[i].key, e)
-		c.hit(ctx, d, &ls[i], e)
+		c.hit(ctx, d, &ls[i], e, t)
 	}
 	return rest
 }
 
 // hit answers a lookup from a cached entry, refreshing a stale one.
-func (c *Client) hit(ctx context.Context, d *decoder, l *lookup, e *cache.Entry) {
+func (c *Client) hit(ctx context.Context, d *decoder, l *lookup, e *cache.Entry, t *lookupTally) {
 	l.entry = e
 	rq := RequestFrom(ctx)
 	rq.countHit()
 	rq.used(e.FreshUntil)
 	if e.StateAt(c.now()) == cache.Stale {
-		c.recordLookup(l.ctx, d.route, "stale")
+		t.stale++
+		calls.CacheOutcome(l.ctx, "stale")
 		c.refresh(ctx, d, l.url, l.key)
 		return
 	}
-	c.recordLookup(l.ctx, d.route, "hit")
+	t.hit++
+	calls.CacheOutcome(l.ctx, "hit")
 }
 
 func (c *Client) endLookup(l *lookup) {
@@ -346,7 +367,7 @@ func each(concurrency int, idx []int, f func(i int)) {
 }
 
 // rawJSON is the untyped route of GetJSON: any URL, the body kept as it came.
-var rawJSON = NewRoute("", func(u string) (string, error) { return u, nil },
+var rawJSON = NewRoute("", func(dst []byte, u string) ([]byte, error) { return append(dst, u...), nil },
 	func(body []byte) (json.RawMessage, error) {
 		if !json.Valid(body) {
 			return nil, errInvalidJSON

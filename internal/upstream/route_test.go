@@ -64,7 +64,7 @@ func (s *keyServer) asked() []string {
 type decodeCounter struct{ upstream, redis atomic.Int64 }
 
 func (*decodeCounter) UpstreamRequest(string, string, int, time.Duration) {}
-func (*decodeCounter) CacheLookup(string, string, string)                 {}
+func (*decodeCounter) CacheLookups(string, string, string, int)           {}
 func (*decodeCounter) RateLimitRemaining(string, int)                     {}
 func (d *decodeCounter) Decoded(_, _, source string) {
 	if source == "redis" {
@@ -76,11 +76,11 @@ func (d *decodeCounter) Decoded(_, _, source string) {
 
 func thingRoute(base string) *upstream.Route[string, *thing] {
 	return upstream.NewRoute("GET /k/{key}",
-		func(k string) (string, error) {
+		func(dst []byte, k string) ([]byte, error) {
 			if k == "" {
-				return "", errors.New("empty key")
+				return dst, errors.New("empty key")
 			}
-			return base + "/k/" + upstream.PathEscape(k), nil
+			return append(dst, base+"/k/"+upstream.PathEscape(k)...), nil
 		},
 		func(body []byte) (*thing, error) {
 			v := new(thing)
@@ -259,9 +259,9 @@ func TestRelatedEntriesAnswerTheOtherRoute(t *testing.T) {
 	}
 	defer c.Close()
 	cl, _ := newThingClient(c, 1)
-	alias := upstream.NewRoute("GET /alias/{key}", func(k string) (string, error) { return srv.URL + "/alias/" + k, nil },
+	alias := upstream.NewRoute("GET /alias/{key}", func(dst []byte, k string) ([]byte, error) { return append(dst, srv.URL+"/alias/"+k...), nil },
 		func([]byte) (*thing, error) { return nil, errors.New("never decoded") }, nil)
-	withRelated := upstream.NewRoute("GET /k/{key}", func(k string) (string, error) { return srv.URL + "/k/" + k, nil },
+	withRelated := upstream.NewRoute("GET /k/{key}", func(dst []byte, k string) ([]byte, error) { return append(dst, srv.URL+"/k/"+k...), nil },
 		func(body []byte) (*thing, error) { v := new(thing); return v, json.Unmarshal(body, v) },
 		func(v *thing, body []byte) []upstream.Related {
 			return []upstream.Related{{URL: srv.URL + "/alias/" + v.Key, Value: v, Body: body}}

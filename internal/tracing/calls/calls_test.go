@@ -346,7 +346,7 @@ func TestBatchSize(t *testing.T) {
 	if ctx := calls.WithBatchSize(context.Background(), 3); ctx != context.Background() {
 		t.Errorf("WithBatchSize without a recording span changed the context")
 	}
-	r := upstream.NewRoute(route, func(k string) (string, error) { return up.URL + "/" + k, nil },
+	r := upstream.NewRoute(route, func(dst []byte, k string) ([]byte, error) { return append(dst, up.URL+"/"+k...), nil },
 		func(body []byte) (string, error) { return string(body), nil }, nil)
 	ctx, parent := tracer.Start(context.Background(), "operation")
 	for _, res := range upstream.GetMany(ctx, c, r, []string{"x", "y", "z"}) {

@@ -1,0 +1,197 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/orgraph/orgraph/internal/auth"
+	"github.com/orgraph/orgraph/internal/metrics"
+	"github.com/orgraph/orgraph/internal/respcache"
+	"github.com/orgraph/orgraph/internal/upstream"
+)
+
+// Response cache outcomes, in the access log and the metrics.
+const (
+	responseHit    = "hit"    // answered with stored bytes
+	responseMiss   = "miss"   // executed; stored when it could be
+	responseBypass = "bypass" // the caller asked for a fresh answer (Cache-Control: no-cache)
+)
+
+// responseCache answers an operation seen before with the bytes it was
+// answered with, before gqlgen parses anything. The key is the request as
+// sent (the body of a POST, the query string of a GET: document, operation
+// name, variables and extensions) and what the caller is allowed to see:
+// the scopes of the schema it holds and, when calls go upstream with the
+// caller's own token, that token's fingerprint. It runs after caller
+// authentication and the body limit, so a hit skips neither; the access log
+// and the operation metrics count hits like any operation.
+//
+// A response is stored only when it ran without errors and is not
+// incremental (execute marks it, see requestInfo.storable), for no longer
+// than the soonest freshUntil of the upstream entries it was built from, and
+// never longer than CACHE_TTL.
+type responseCache struct {
+	cache  *respcache.Cache
+	ttl    time.Duration
+	scopes []string // the scopes the schema asks for, sorted
+	m      *metrics.Metrics
+	next   http.Handler
+}
+
+func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	info := requestInfoFrom(ctx)
+	bufp := keyBuffers.Get().(*[]byte)
+	defer putKeyBuffer(bufp)
+	buf, prefix, err := rc.key((*bufp)[:0], r)
+	*bufp = buf
+	if err != nil {
+		// The transport tells the caller (413, 400); nothing to cache.
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(buf[prefix:]), errReader{err}))
+		rc.next.ServeHTTP(w, r)
+		return
+	}
+	outcome := responseMiss
+	if strings.Contains(r.Header.Get("Cache-Control"), "no-cache") {
+		outcome = responseBypass
+	} else if e := rc.cache.Get(unsafe.String(unsafe.SliceData(buf), len(buf))); e != nil {
+		// The key is a view of buf: Get keeps nothing of it.
+		if info != nil {
+			info.operation, info.outcome, info.responseCache = e.Operation, "ok", responseHit
+		}
+		if rc.m != nil {
+			rc.m.ResponseCacheLookup(responseHit)
+		}
+		if e.Count != nil {
+			e.Count(time.Since(upstream.RequestFrom(ctx).Began()))
+		}
+		negotiate(w, r)
+		w.Header()["Content-Length"] = e.ContentLength
+		_, _ = w.Write(e.Body)
+		return
+	}
+	if rc.m != nil {
+		rc.m.ResponseCacheLookup(outcome)
+	}
+	if r.Method == http.MethodPost {
+		r.Body = io.NopCloser(bytes.NewReader(buf[prefix:]))
+	}
+	rec := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
+	rc.next.ServeHTTP(rec, r)
+	if info == nil {
+		return
+	}
+	info.responseCache = outcome
+	if !info.storable || rec.status != http.StatusOK || rec.body == nil {
+		return
+	}
+	expires := time.Now().Add(rc.ttl)
+	if fresh, ok := upstream.RequestFrom(ctx).FreshUntil(); ok && fresh.Before(expires) {
+		expires = fresh
+	}
+	e := &respcache.Entry{Body: rec.body, Operation: info.operation, Expires: expires,
+		ContentLength: []string{strconv.Itoa(len(rec.body))}}
+	if rc.m != nil {
+		e.Count = rc.m.OperationCounter(info.operation, "ok")
+	}
+	rc.cache.Set(string(buf), e)
+}
+
+// key appends the response cache key of r to buf: the caller's view ("G" or
+// "P", a bit for each of the schema's scopes the caller holds, and the
+// credential scope in forward mode), then the request as sent: a POST's
+// body (already bounded by limitBody) or a GET's query string. prefix is
+// where the request bytes start.
+func (rc *responseCache) key(buf []byte, r *http.Request) (_ []byte, prefix int, err error) {
+	caller := auth.CallerFrom(r.Context())
+	buf = append(buf, r.Method[0])
+	for _, s := range rc.scopes {
+		if caller.Has(s) {
+			buf = append(buf, '1')
+		} else {
+			buf = append(buf, '0')
+		}
+	}
+	buf = append(buf, 0)
+	buf = append(buf, upstream.RequestFrom(r.Context()).CredentialScope()...)
+	buf = append(buf, 0)
+	prefix = len(buf)
+	if r.Method != http.MethodPost {
+		return append(buf, r.URL.RawQuery...), prefix, nil
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, prefix, nil
+		}
+		if err != nil {
+			return buf, prefix, err
+		}
+	}
+}
+
+// keyBuffers hold keys while a request looks itself up, so a hit allocates
+// no key.
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func putKeyBuffer(b *[]byte) {
+	if cap(*b) <= 64<<10 { // a rare large body does not stay pinned in the pool
+		keyBuffers.Put(b)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// recordingWriter passes a response through and keeps a copy of its body.
+type recordingWriter struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (w *recordingWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recordingWriter) Write(p []byte) (int, error) {
+	if w.status == http.StatusOK {
+		w.body = append(w.body, p...)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// schemaScopes are the scopes the schema's @requiresScope directives ask
+// for, sorted: what a caller may see depends on these alone.
+func schemaScopes(s *ast.Schema) []string {
+	var out []string
+	for _, def := range s.Types {
+		for _, f := range def.Fields {
+			for _, d := range f.Directives.ForNames("requiresScope") {
+				if a := d.Arguments.ForName("scope"); a != nil && a.Value != nil && !slices.Contains(out, a.Value.Raw) {
+					out = append(out, a.Value.Raw)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
