@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	. "github.com/orgraph/orgraph/internal/cache"
-	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 )
 
 type clock struct{ t time.Time }
@@ -28,8 +28,8 @@ func newTestCache(t *testing.T, rdb redis.UniversalClient, prefix string, clk *c
 }
 
 func TestBatchReadsAndWritesAreOneRoundTripEach(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
-	counter := testutil.CountCommands(rdb)
+	rdb, prefix := redistest.Client(t)
+	counter := redistest.CountCommands(rdb)
 	clk := &clock{t: time.Now()}
 	writer := newTestCache(t, rdb, prefix, clk)
 
@@ -73,8 +73,8 @@ func TestBatchReadsAndWritesAreOneRoundTripEach(t *testing.T) {
 // TestLocalTierKeepsDecodedValuesAndTakesNoRoundTrip: what SetLocal keeps,
 // Local returns as it is, the same value, with no Redis command.
 func TestLocalTierKeepsDecodedValuesAndTakesNoRoundTrip(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
-	counter := testutil.CountCommands(rdb)
+	rdb, prefix := redistest.Client(t)
+	counter := redistest.CountCommands(rdb)
 	c := newTestCache(t, rdb, prefix, &clock{t: time.Now()})
 	value := &struct{ ID string }{"org_1"}
 	key := c.Key("auth0", "s", "https://t/org_1")
@@ -89,7 +89,7 @@ func TestLocalTierKeepsDecodedValuesAndTakesNoRoundTrip(t *testing.T) {
 }
 
 func TestEntriesAreReadableJSONUnderVersionedKeysWithTTL(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
+	rdb, prefix := redistest.Client(t)
 	clk := &clock{t: time.Now()}
 	c := newTestCache(t, rdb, prefix, clk)
 	key := c.Key("identity", "client-123", "https://cloud.example/acme/identity_/api/Group/p1")
@@ -159,8 +159,8 @@ func TestJitterStaysWithinTenPercent(t *testing.T) {
 }
 
 func TestDisabledCacheTouchesNothing(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
-	counter := testutil.CountCommands(rdb)
+	rdb, prefix := redistest.Client(t)
+	counter := redistest.CountCommands(rdb)
 	c, _ := New(Config{Redis: rdb, Prefix: prefix, TTL: 0, StaleTTL: time.Hour})
 	key := c.Key("auth0", "s", "https://t/x")
 	c.Set(context.Background(), key, c.NewEntry(200, "v", 2), []byte(`{}`))
@@ -170,7 +170,7 @@ func TestDisabledCacheTouchesNothing(t *testing.T) {
 }
 
 func TestLeaseIsHeldByOneReplica(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
+	rdb, prefix := redistest.Client(t)
 	clk := &clock{t: time.Now()}
 	a, b := newTestCache(t, rdb, prefix, clk), newTestCache(t, rdb, prefix, clk)
 	ctx := context.Background()
@@ -192,7 +192,7 @@ func TestLeaseIsHeldByOneReplica(t *testing.T) {
 }
 
 func TestRedisDownServesInProcessAndRecovers(t *testing.T) {
-	srv := testutil.StartRedisServer(t)
+	srv := redistest.StartServer(t)
 	rdb := srv.Client()
 	clk := &clock{t: time.Now()}
 	c := newTestCache(t, rdb, "orgraph-test:down:", clk)

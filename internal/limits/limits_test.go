@@ -374,3 +374,34 @@ func TestStatsAreRecorded(t *testing.T) {
 		t.Fatal("stats without an operation")
 	}
 }
+
+// TestMeasureIsKeptOnlyWhereNoVariableDecides: the same parsed document,
+// asked again with a page size in a variable, is measured again each time
+// (a small page first cannot let a huge one through later); a document no
+// variable changes is measured once and keeps its answer, refusal included.
+func TestMeasureIsKeptOnlyWhereNoVariableDecides(t *testing.T) {
+	ext := limits.New(limits.Defaults())
+	byVariable, errs := gqlparser.LoadQuery(schema, `query($n: Int) { organizations(first: $n) { nodes { connections { id } groups { id } members(first: 1) { nodes { id } } } } }`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	for _, tc := range []struct {
+		n     int
+		limit string
+	}{{10, ""}, {84, "complexity"}, {10, ""}, {84, "complexity"}} {
+		err := ext.MutateOperationContext(context.Background(), opContext(t, byVariable, map[string]any{"n": tc.n}))
+		if tc.limit == "" && err != nil {
+			t.Fatalf("first %d refused: %v", tc.n, err)
+		}
+		if tc.limit != "" {
+			checkRefusal(t, err, tc.limit, 1+tc.n*3)
+		}
+	}
+	fixed, errs := gqlparser.LoadQuery(schema, `{ organizations(first: 100) { nodes { members(first: 100) { nodes { organizations { id } } } } } }`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	for range 2 {
+		checkRefusal(t, ext.MutateOperationContext(context.Background(), opContext(t, fixed, nil)), "complexity", 10101)
+	}
+}

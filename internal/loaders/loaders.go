@@ -44,8 +44,15 @@ import (
 // the in-process tier does not hold, so the wait is paid on the way to a
 // Redis round trip or an upstream call, never on a warm answer. Go's timers
 // round a sub-millisecond wait up to about a millisecond when the process
-// is idle; a shorter wait than that buys nothing.
+// is idle (measured: 50 µs, 200 µs and 1 ms all took 1.1 ms); a shorter wait
+// than that buys nothing.
 const batchWait = time.Millisecond
+
+// A page of the tenant's organizations, or their count, is asked for by a
+// root field alone: there are no siblings to wait for, and the wait would
+// only delay every cold query that starts with a page (1.1 ms of a 50 ms
+// one at 20 ms upstream latency).
+const rootOnlyWait = 0
 
 // batchCapacity caps one single-key batch at the upstreams' largest page
 // size, so a batch never holds more keys than one page of parents can
@@ -98,9 +105,13 @@ type lazy[K comparable, V any] struct {
 }
 
 func (z *lazy[K, V]) get(batch dataloader.BatchFunc[K, V]) *dataloader.Loader[K, V] {
+	return z.getWaiting(batch, batchWait)
+}
+
+func (z *lazy[K, V]) getWaiting(batch dataloader.BatchFunc[K, V], wait time.Duration) *dataloader.Loader[K, V] {
 	z.once.Do(func() {
 		z.loader = dataloader.NewBatchedLoader(batch,
-			dataloader.WithWait[K, V](batchWait),
+			dataloader.WithWait[K, V](wait),
 			dataloader.WithBatchCapacity[K, V](batchCapacity),
 			dataloader.WithInputCapacity[K, V](batchCapacity),
 		)
@@ -174,7 +185,7 @@ func level[K comparable, V any](ctx context.Context, keys []K, many func(context
 }
 
 func (l *Loaders) organizationsPageLoader() *dataloader.Loader[auth0.PageKey, *auth0.OrganizationsPage] {
-	return l.organizationsPage.get(batchOf(func(ctx context.Context, keys []auth0.PageKey) []upstream.Result[*auth0.OrganizationsPage] {
+	return l.organizationsPage.getWaiting(batchOf(func(ctx context.Context, keys []auth0.PageKey) []upstream.Result[*auth0.OrganizationsPage] {
 		res := l.up.Auth0.OrganizationsPages(ctx, keys)
 		for _, r := range res {
 			if r.Value != nil {
@@ -182,7 +193,7 @@ func (l *Loaders) organizationsPageLoader() *dataloader.Loader[auth0.PageKey, *a
 			}
 		}
 		return res
-	}))
+	}), rootOnlyWait)
 }
 
 // OrganizationsPage loads one checkpoint page of the tenant's organizations
@@ -198,14 +209,14 @@ func (l *Loaders) OrganizationsPage(ctx context.Context, key auth0.PageKey) (*au
 
 // OrganizationCount loads the tenant's organization count.
 func (l *Loaders) OrganizationCount(ctx context.Context) (int, error) {
-	loader := l.organizationCount.get(func(ctx context.Context, keys []struct{}) []*dataloader.Result[int] {
+	loader := l.organizationCount.getWaiting(func(ctx context.Context, keys []struct{}) []*dataloader.Result[int] {
 		n, err := l.up.Auth0.CountOrganizations(ctx)
 		out := make([]*dataloader.Result[int], len(keys))
 		for i := range out {
 			out[i] = &dataloader.Result[int]{Data: n, Error: err}
 		}
 		return out
-	})
+	}, rootOnlyWait)
 	return loader.Load(ctx, struct{}{})()
 }
 

@@ -154,7 +154,7 @@ func List(ctx context.Context, fields Fields, elem string, sel ast.SelectionSet,
 	return ret
 }
 
-const hex = "0123456789abcdef"
+const hex = "0123456789ABCDEF" // as gqlgen writes \u escapes
 
 // String writes s as a JSON string, byte for byte as gqlgen's
 // graphql.MarshalString does.

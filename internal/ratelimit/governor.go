@@ -9,7 +9,9 @@
 // costs more than waiting, because the upstream then refuses everyone. So:
 //
 //   - all replicas spend one budget per upstream, shared through Redis with
-//     GCRA, one Redis round trip per request. Requests reserve their slot:
+//     GCRA: requests that ask at the same moment (the misses of one loader
+//     batch) reserve their slots in one Redis round trip. Requests reserve
+//     their slot:
 //     one that must wait learns at once when its slot comes and owns it, so
 //     waiters queue in order instead of waking together to race for the
 //     next slot, and one whose slot comes after its deadline is refused at
@@ -139,6 +141,8 @@ type serviceState struct {
 	pauseRead  time.Time // when the shared pause was last read from Redis
 
 	allowed, waits, refusals, pauses atomic.Int64
+
+	reservations reservationQueue // see reserve.go
 }
 
 // New returns a Governor for cfg.
@@ -175,26 +179,37 @@ func New(cfg Config) *Governor {
 
 // reserveScript is GCRA with reservations over Redis's own clock, so that
 // replicas' clocks never matter. KEYS[1] holds the theoretical arrival time
-// (TAT, µs). ARGV: emission interval (µs), burst, longest wait the caller
-// accepts (µs). A request whose slot comes within that wait takes it (the
-// TAT moves on by one interval) and learns how long to wait for it; any
-// other is refused without taking anything. Returns {taken, wait µs}.
+// (TAT, µs). ARGV: emission interval (µs), burst, then for each request in
+// the round trip, in order, the longest wait it accepts (µs). A request
+// whose slot comes within that wait takes it (the TAT moves on by one
+// interval) and learns how long to wait for it; any other is refused without
+// taking anything. Returns {taken, wait µs} for each request, flattened.
 var reserveScript = redis.NewScript(`
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local maxwait = tonumber(ARGV[3])
 local tat = tonumber(redis.call("GET", KEYS[1]) or "0") or 0
 if tat < now then tat = now end
-local newtat = tat + interval
-local wait = newtat - burst * interval - now
-if wait < 0 then wait = 0 end
-if wait > maxwait then
-  return {0, wait}
+local out = {}
+local taken = false
+for i = 3, #ARGV do
+  local newtat = tat + interval
+  local wait = newtat - burst * interval - now
+  if wait < 0 then wait = 0 end
+  if wait > tonumber(ARGV[i]) then
+    out[#out + 1] = 0
+  else
+    out[#out + 1] = 1
+    tat = newtat
+    taken = true
+  end
+  out[#out + 1] = wait
 end
-redis.call("SET", KEYS[1], string.format("%d", newtat), "PX", math.ceil((newtat - now) / 1000) + 1)
-return {1, wait}
+if taken then
+  redis.call("SET", KEYS[1], string.format("%d", tat), "PX", math.ceil((tat - now) / 1000) + 1)
+end
+return out
 `)
 
 func (g *Governor) service(name string) *serviceState {
@@ -335,20 +350,28 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 		if hasDeadline {
 			maxWait = max(deadline.Sub(now)-callMargin, 0).Microseconds()
 		}
-		rctx, cancel := redisCtx(ctx, p)
-		res, err := reserveScript.Run(rctx, g.rdb, []string{s.key}, g.interval.Microseconds(), g.burst, maxWait).Int64Slice()
-		cancel()
-		if err == nil && len(res) == 2 {
+		var taken bool
+		var wait time.Duration
+		var err error
+		if p.probe {
+			// A probe keeps to its own, shorter, timeout (redisCtx).
+			rctx, cancel := redisCtx(ctx, p)
+			var res [][2]int64
+			res, err = g.reserveRound(rctx, s, []int64{maxWait})
+			cancel()
+			if err == nil {
+				taken, wait = res[0][0] == 1, time.Duration(res[0][1])*time.Microsecond
+			}
+		} else {
+			taken, wait, err = g.reserve(ctx, s, maxWait)
+		}
+		if err == nil {
 			g.redisWorked(p)
-			wait := time.Duration(res[1]) * time.Microsecond
-			if res[0] == 1 {
+			if taken {
 				return wait, nil, nil
 			}
 			// Refused: report a wait the caller will find past its deadline.
 			return max(wait, deadline.Sub(now)), nil, nil
-		}
-		if err == nil {
-			err = errors.New("unexpected reply from the reservation script")
 		}
 		if err := g.redisFailed(ctx, err, p); err != nil {
 			return 0, nil, canceled(s.name, err)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/ratelimit"
-	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -62,7 +62,7 @@ func newGovernor(t *testing.T, b backend, rate float64, burst int) *ratelimit.Go
 	t.Helper()
 	cfg := ratelimit.Config{Rate: rate, Burst: burst, Logger: slog.New(&logCounter{})}
 	if b.redis {
-		cfg.Redis, cfg.Prefix = testutil.Redis(t)
+		cfg.Redis, cfg.Prefix = redistest.Client(t)
 	}
 	return ratelimit.New(cfg)
 }
@@ -97,7 +97,7 @@ func refusal(t *testing.T, err error) *upstream.Error {
 // sharing one Redis budget: together they never exceed it, refusals say when
 // to come back, and no Wait outlives its deadline.
 func TestSharedBudgetAcrossReplicas(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
+	rdb, prefix := redistest.Client(t)
 	const (
 		rate     = 20.0
 		burst    = 5
@@ -238,7 +238,7 @@ func TestFractionalRate(t *testing.T) {
 // TestPauseFrom429IsShared: a 429 seen by one replica pauses the others
 // (within the pause cache's refresh interval).
 func TestPauseFrom429IsShared(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
+	rdb, prefix := redistest.Client(t)
 	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
 	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
 	// b has read (and cached) "no pause" before a sees the 429.
@@ -283,7 +283,7 @@ func TestObservePauses(t *testing.T) {
 		{"remaining low but positive", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 5, Reset: now.Add(3 * time.Second)}}, 0, 0},
 		{"no headers", upstream.Observation{Status: 200}, 0, 0},
 	}
-	rdb, prefix := testutil.Redis(t)
+	rdb, prefix := redistest.Client(t)
 	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
 	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
 	for _, tt := range tests {
@@ -311,7 +311,7 @@ func TestObservePauses(t *testing.T) {
 // TestPauseNeverShortened: a shorter pause observed later leaves the longer
 // one in force.
 func TestPauseNeverShortened(t *testing.T) {
-	rdb, prefix := testutil.Redis(t)
+	rdb, prefix := redistest.Client(t)
 	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
 	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
 	a.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: 10 * time.Second, At: time.Now()})
@@ -377,7 +377,7 @@ func TestLocalWithoutRedis(t *testing.T) {
 // limiting locally and says it is degraded (once); when Redis is back it
 // returns to the shared budget by itself.
 func TestRedisDownFallsBackAndRecovers(t *testing.T) {
-	srv := testutil.StartRedisServer(t)
+	srv := redistest.StartServer(t)
 	rdb := srv.Client()
 	srv.Stop()
 	const (
@@ -453,7 +453,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 // TestPingRecovers: /readyz's Ping reports Redis down and ends the
 // degradation once Redis is back, without any request needing the budget.
 func TestPingRecovers(t *testing.T) {
-	srv := testutil.StartRedisServer(t)
+	srv := redistest.StartServer(t)
 	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: srv.Client(), Prefix: "ping:", Logger: slog.New(&logCounter{})})
 	if err := g.Ping(context.Background()); err != nil || g.Degraded() {
 		t.Fatalf("Ping with Redis up: %v, degraded %v", err, g.Degraded())
@@ -511,7 +511,7 @@ func TestWaitersQueueForTheirSlots(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			var govs []*ratelimit.Governor
 			if b.redis {
-				rdb, prefix := testutil.Redis(t)
+				rdb, prefix := redistest.Client(t)
 				for range 2 {
 					govs = append(govs, ratelimit.New(ratelimit.Config{Rate: 10, Burst: 1, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
 				}

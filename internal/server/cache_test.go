@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -37,7 +38,7 @@ func flagship(t *testing.T, gw *testutil.Gateway) string {
 }
 
 func TestRepeatedQueryCostsNoUpstreamCalls(t *testing.T) {
-	redisEnv, rdb := testutil.RedisEnv(t)
+	redisEnv, rdb := redistest.Env(t)
 	sim, base := testutil.StartSimulator(t, upstreamsim.Config{})
 	env := with(testutil.UpstreamEnv(base), redisEnv)
 
@@ -84,7 +85,7 @@ func TestRepeatedQueryCostsNoUpstreamCalls(t *testing.T) {
 }
 
 func TestCacheTTLZeroFetchesEveryTime(t *testing.T) {
-	redisEnv, rdb := testutil.RedisEnv(t)
+	redisEnv, rdb := redistest.Env(t)
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, with(redisEnv, map[string]string{"CACHE_TTL": "0"}))
 	cold := flagship(t, gw)
 	coldCalls := sim.Total()
@@ -105,7 +106,7 @@ func TestCacheTTLZeroFetchesEveryTime(t *testing.T) {
 // and callers still get the stale data, never the error. Data never cached
 // gets RATE_LIMITED with retryAfter.
 func TestStaleEntryServedWhileUpstreamSays429(t *testing.T) {
-	redisEnv, _ := testutil.RedisEnv(t)
+	redisEnv, _ := redistest.Env(t)
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 3},
 		with(redisEnv, map[string]string{"CACHE_TTL": "200ms", "CACHE_STALE_TTL": "1h", "REQUEST_TIMEOUT": "2s"}))
 	ds := sim.Dataset()
@@ -148,7 +149,7 @@ func TestStaleEntryServedWhileUpstreamSays429(t *testing.T) {
 }
 
 func TestNotFoundIsCachedForNotFoundTTL(t *testing.T) {
-	redisEnv, _ := testutil.RedisEnv(t)
+	redisEnv, _ := redistest.Env(t)
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, with(redisEnv, map[string]string{"CACHE_NOT_FOUND_TTL": "300ms"}))
 	query := `{ organization(id: "org_doesnotexist0000") { id } }`
 	for range 3 {
@@ -167,7 +168,7 @@ func TestNotFoundIsCachedForNotFoundTTL(t *testing.T) {
 }
 
 func TestErrorsAreNeverCached(t *testing.T) {
-	redisEnv, _ := testutil.RedisEnv(t)
+	redisEnv, _ := redistest.Env(t)
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, redisEnv)
 	query := `{ organization(id: "` + hogwartsID + `") { id } }`
 	sim.SetFault("/api/v2/organizations/"+hogwartsID, http.StatusForbidden)
@@ -186,7 +187,7 @@ func TestErrorsAreNeverCached(t *testing.T) {
 // data is fetched under the local limiter, /readyz says degraded; when Redis
 // is back the gateway uses it again by itself.
 func TestRedisStoppedAndStartedMidTest(t *testing.T) {
-	srv := testutil.StartRedisServer(t)
+	srv := redistest.StartServer(t)
 	rdb := srv.Client()
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 5},
 		map[string]string{"REDIS_URL": srv.URL(), "REDIS_KEY_PREFIX": "restart:"})
@@ -273,7 +274,7 @@ func readyz(t *testing.T, gw *testutil.Gateway) (int, map[string]any) {
 // by id, by name, or in a user's list is a cache hit the other ways in later
 // requests, on this gateway and on one that shares the Redis.
 func TestOrganizationsSeenOnceAreCachedEveryWay(t *testing.T) {
-	redisEnv, _ := testutil.RedisEnv(t)
+	redisEnv, _ := redistest.Env(t)
 	sim, base := testutil.StartSimulator(t, upstreamsim.Config{Organizations: 4})
 	env := with(testutil.UpstreamEnv(base), redisEnv)
 	gw := testutil.StartGateway(t, env)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -22,7 +23,7 @@ func TestForwardModeKeepsCallersApart(t *testing.T) {
 	sim, base := testutil.StartSimulator(t, upstreamsim.Config{
 		Auth0Tokens: map[string][]string{full: upstreamsim.AllAuth0Scopes(), narrow: noConnections},
 	})
-	redisEnv, rdb := testutil.RedisEnv(t)
+	redisEnv, rdb := redistest.Env(t)
 	env := with(with(testutil.UpstreamEnv(base), redisEnv), map[string]string{"UPSTREAM_AUTH_MODE": "forward"})
 	delete(env, "AUTH0_TOKEN")
 	gw := testutil.StartGateway(t, env)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -20,7 +21,7 @@ import (
 // reads /metrics (open, without a token) and checks every family and its
 // labels: route templates, never raw ids; no credential anywhere.
 func TestMetricsAfterAScriptedRun(t *testing.T) {
-	redisEnv, _ := testutil.RedisEnv(t)
+	redisEnv, _ := redistest.Env(t)
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 3, RatePerSecond: 1000},
 		// The data cache's own hits are the point here: the response cache
 		// would answer the repeats whole (its metric has a test of its own).

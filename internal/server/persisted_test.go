@@ -9,6 +9,7 @@ import (
 
 	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -28,7 +29,7 @@ func persistedRequest(t *testing.T, gw *testutil.Gateway, query string, withText
 // with its text it is registered, in Redis too, so the next request, on this
 // replica or another, needs only the hash.
 func TestAutomaticPersistedQueries(t *testing.T) {
-	redisEnv, _ := testutil.RedisEnv(t)
+	redisEnv, _ := redistest.Env(t)
 	_, base := testutil.StartSimulator(t, upstreamsim.Config{})
 	env := with(testutil.UpstreamEnv(base), redisEnv)
 	a, b := testutil.StartGateway(t, env), testutil.StartGateway(t, env)

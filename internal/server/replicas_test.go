@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -34,7 +35,7 @@ func TestThreeReplicasStayWithinTheUpstreamLimit(t *testing.T) {
 		Partitions: 3, GroupsPerPartition: 1, MembersPerGroup: 2,
 		RatePerSecond: simRate,
 	})
-	redisEnv, _ := testutil.RedisEnv(t)
+	redisEnv, _ := redistest.Env(t)
 	env := with(with(testutil.UpstreamEnv(base), redisEnv), map[string]string{
 		"UPSTREAM_RATE_LIMIT": budget,
 		"REQUEST_TIMEOUT":     "1s",

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -29,7 +30,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	is := testutil.StartIssuer(t)
 	// A Redis URL with a password: the test Redis has no password set, and
 	// Redis then accepts any, so the gateway uses it with this URL.
-	redisEnv, rdb := testutil.RedisEnv(t)
+	redisEnv, rdb := redistest.Env(t)
 	redisURL, _ := url.Parse(redisEnv["REDIS_URL"])
 	redisURL.User = url.UserPassword("", redisPassword)
 	gw := testutil.StartGateway(t, map[string]string{

@@ -84,51 +84,52 @@ func (c *Client) cacheKey(ctx context.Context, rawURL string) string {
 	return c.Cache.Key(c.Service, c.scope(ctx), rawURL)
 }
 
-// shared fetches rawURL once for all overlapping requests (see share.go) and
-// decodes it once with d. Identical calls share one upstream request, which
-// runs detached from any single caller's cancellation but within the
-// leader's deadline, while each caller still stops waiting when its own
-// context ends. A 404 is an entry (Status 404), not an error.
+// A flight is one miss's way to its answer: a result that had just
+// finished (share.go), or a call shared with every request that asks for
+// the same URL while it runs (singleflight). Identical calls share one
+// upstream request, which runs detached from any single caller's
+// cancellation but within the leader's deadline, while each caller still
+// stops waiting when its own context ends.
 //
 // The leader's call budget (budget.go) pays for the shared request. When the
 // leader's budget was spent, the flight fails for the leader only: a joiner
 // tries again, in a new flight it leads or joins, under its own budget.
-func (c *Client) shared(ctx context.Context, d *decoder, rawURL, key string, w *writeBatch) (*cache.Entry, error) {
-	for {
-		e, err := c.sharedOnce(ctx, d, rawURL, key, w)
-		if err != nil && spentByOther(ctx, err) && ctx.Err() == nil {
-			continue
-		}
-		return e, err
-	}
+type flight struct {
+	key    string
+	ch     <-chan singleflight.Result // nil when a recent result answered
+	entry  *cache.Entry               // that result
+	source string                     // calls.Source*: written by the leader before ch delivers
 }
 
-func (c *Client) sharedOnce(ctx context.Context, d *decoder, rawURL, key string, w *writeBatch) (*cache.Entry, error) {
-	flightKey := c.flightKey(ctx, rawURL)
+// join starts or joins the flight of one miss without waiting for it: a
+// lookup of many keys joins all its flights first and then waits for them,
+// so it needs no goroutine of its own per key (singleflight runs each
+// leader's call on one).
+func (c *Client) join(ctx context.Context, d *decoder, rawURL, key string, w *writeBatch) *flight {
+	f := &flight{key: c.flightKey(ctx, rawURL), source: calls.SourceShared}
 	rq := RequestFrom(ctx)
 	if rq != nil && rq.began.IsZero() {
 		rq = nil // no start known: results are shared only while in flight
 	}
 	if rq != nil {
-		if e, ok := c.recent.get(flightKey, rq.began, c.now()); ok {
-			calls.Source(ctx, calls.SourceRecent)
-			return e, nil
+		if e, ok := c.recent.get(f.key, rq.began, c.now()); ok {
+			f.entry, f.source = e, calls.SourceRecent
+			return f
 		}
 	}
-	source := calls.SourceShared // until this call's own function runs
-	ch := c.flight.DoChan(flightKey, func() (any, error) {
+	f.ch = c.flight.DoChan(f.key, func() (any, error) {
 		// Checked again here: the result may have been stored between the
 		// check above and this flight starting.
 		if rq != nil {
-			if e, ok := c.recent.get(flightKey, rq.began, c.now()); ok {
-				source = calls.SourceRecent
+			if e, ok := c.recent.get(f.key, rq.began, c.now()); ok {
+				f.source = calls.SourceRecent
 				return e, nil
 			}
 		}
-		source = calls.SourceUpstream
+		f.source = calls.SourceUpstream
 		st := &flightState{}
-		c.flights.Store(flightKey, st)
-		defer c.flights.Delete(flightKey)
+		c.flights.Store(f.key, st)
+		defer c.flights.Delete(f.key)
 		fctx := context.WithValue(context.WithoutCancel(ctx), flightStateKey{}, st)
 		if deadline, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
@@ -138,26 +139,41 @@ func (c *Client) sharedOnce(ctx context.Context, d *decoder, rawURL, key string,
 		body, err := c.get(fctx, d.route, rawURL)
 		e, err := c.keep(fctx, d, key, body, err, w)
 		if err == nil {
-			c.recent.put(flightKey, e, c.now())
+			c.recent.put(f.key, e, c.now())
 		}
 		return e, err
 	})
-	select {
-	case <-ctx.Done():
-		if v, ok := c.flights.Load(flightKey); ok && v.(*flightState).waitingForBudget.Load() &&
-			errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			// This request joined a call still queued for the rate budget
-			// (its leader has a later deadline): out of time for budget.
-			return nil, &Error{Service: c.Service, Route: d.route, Kind: KindRateLimited, Code: "gateway_budget",
-				RetryAfter: time.Second, Err: ctx.Err()}
+	return f
+}
+
+// wait waits for a flight (joining a new one when its leader's budget ran
+// out, see above) and answers it, or stops when ctx ends.
+func (c *Client) wait(ctx context.Context, d *decoder, f *flight, rawURL, key string, w *writeBatch) (*cache.Entry, error) {
+	for {
+		if f.ch == nil {
+			calls.Source(ctx, f.source)
+			return f.entry, nil
 		}
-		return nil, &Error{Service: c.Service, Route: d.route, Kind: KindUnavailable, Err: ctx.Err()}
-	case res := <-ch:
-		calls.Source(ctx, source)
-		if res.Err != nil {
-			return nil, res.Err
+		select {
+		case <-ctx.Done():
+			if v, ok := c.flights.Load(f.key); ok && v.(*flightState).waitingForBudget.Load() &&
+				errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// This request joined a call still queued for the rate budget
+				// (its leader has a later deadline): out of time for budget.
+				return nil, &Error{Service: c.Service, Route: d.route, Kind: KindRateLimited, Code: "gateway_budget",
+					RetryAfter: time.Second, Err: ctx.Err()}
+			}
+			return nil, &Error{Service: c.Service, Route: d.route, Kind: KindUnavailable, Err: ctx.Err()}
+		case res := <-f.ch:
+			calls.Source(ctx, f.source)
+			if res.Err == nil {
+				return res.Val.(*cache.Entry), nil
+			}
+			if !spentByOther(ctx, res.Err) || ctx.Err() != nil {
+				return nil, res.Err
+			}
+			f = c.join(ctx, d, rawURL, key, w)
 		}
-		return res.Val.(*cache.Entry), nil
 	}
 }
 

@@ -241,17 +241,29 @@ func (c *Client) many(ctx context.Context, d *decoder, ls []lookup) {
 			calls.CacheOutcome(ls[i].ctx, "miss")
 		}
 	}
-	if len(misses) > max(c.Concurrency, 1) {
+	// At most Concurrency at once: more misses than that go in rounds, in
+	// URL order, so identical lookups side by side send the same requests
+	// at the same moments and share them.
+	round := max(c.Concurrency, 1)
+	if len(misses) > round {
 		slices.SortFunc(misses, func(a, b int) int { return strings.Compare(ls[a].url, ls[b].url) })
 	}
 	w := &writeBatch{}
-	each(c.Concurrency, misses, func(i int) {
-		l := &ls[i]
-		l.entry, l.err = c.shared(l.ctx, d, l.url, l.key, w)
-		if l.entry != nil {
-			rq.used(l.entry.FreshUntil)
+	flights := make([]*flight, min(len(misses), round))
+	for len(misses) > 0 {
+		batch := misses[:min(len(misses), round)]
+		misses = misses[len(batch):]
+		for j, i := range batch {
+			flights[j] = c.join(ls[i].ctx, d, ls[i].url, ls[i].key, w)
 		}
-	})
+		for j, i := range batch {
+			l := &ls[i]
+			l.entry, l.err = c.wait(l.ctx, d, flights[j], l.url, l.key, w)
+			if l.entry != nil {
+				rq.used(l.entry.FreshUntil)
+			}
+		}
+	}
 	w.flush(ctx, c.Cache)
 }
 
@@ -342,28 +354,6 @@ func (w *writeBatch) flush(ctx context.Context, c *cache.Cache) {
 	w.writes, w.flushed = nil, true
 	w.mu.Unlock()
 	c.SetRemote(ctx, writes)
-}
-
-// each calls f for every index, at most concurrency at a time; a single
-// index runs on the caller's goroutine.
-func each(concurrency int, idx []int, f func(i int)) {
-	switch len(idx) {
-	case 0:
-		return
-	case 1:
-		f(idx[0])
-		return
-	}
-	sem := make(chan struct{}, max(concurrency, 1))
-	var wg sync.WaitGroup
-	for _, i := range idx {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			f(i)
-		})
-	}
-	wg.Wait()
 }
 
 // rawJSON is the untyped route of GetJSON: any URL, the body kept as it came.

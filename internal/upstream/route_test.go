@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/cache"
-	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -187,8 +187,8 @@ func TestGetManySendsOverflowInURLOrder(t *testing.T) {
 // decodes each entry once from Redis, in one round trip, then nothing.
 func TestWarmLookupsDecodeNothingAndShareOneValue(t *testing.T) {
 	srv := newKeyServer(t)
-	rdb, prefix := testutil.Redis(t)
-	commands := testutil.CountCommands(rdb)
+	rdb, prefix := redistest.Client(t)
+	commands := redistest.CountCommands(rdb)
 	newCache := func() *cache.Cache {
 		c, err := cache.New(cache.Config{Redis: rdb, Prefix: prefix, TTL: time.Minute, StaleTTL: time.Hour, NotFoundTTL: time.Second})
 		if err != nil {

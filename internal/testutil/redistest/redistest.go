@@ -1,4 +1,8 @@
-package testutil
+// Package redistest gives tests a real Redis: the shared test server under
+// a key prefix of their own (cleaned up after), or a redis-server of their
+// own they can stop and start, and a counter of round trips. It depends on
+// nothing of the gateway, so the packages under the server test with it too.
+package redistest
 
 import (
 	"bufio"
@@ -18,12 +22,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultTestRedisURL is the Redis the tests use unless ORGRAPH_TEST_REDIS_URL
+// DefaultURL is the Redis the tests use unless ORGRAPH_TEST_REDIS_URL
 // names another; ./scripts/test starts one there when none answers.
-const DefaultTestRedisURL = "redis://127.0.0.1:6379/0"
+const DefaultURL = "redis://127.0.0.1:6379/0"
 
-// Redis connects to the shared test Redis (ORGRAPH_TEST_REDIS_URL, default
-// DefaultTestRedisURL) and returns a client and a key prefix unique to this
+// Client connects to the shared test Redis (ORGRAPH_TEST_REDIS_URL, default
+// DefaultURL) and returns a client and a key prefix unique to this
 // test, so tests running in parallel (and in other packages) never see each
 // other's keys.
 //
@@ -32,9 +36,9 @@ const DefaultTestRedisURL = "redis://127.0.0.1:6379/0"
 //
 // At cleanup every key under the prefix is deleted with SCAN+DEL (never
 // FLUSHDB: the Redis may be shared with other tests), and the client closed.
-func Redis(t testing.TB) (redis.UniversalClient, string) {
+func Client(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	opts, err := redis.ParseURL(RedisURL())
+	opts, err := redis.ParseURL(URL())
 	if err != nil {
 		// The error may echo the URL, which may hold a password: say only which variable.
 		t.Fatalf("ORGRAPH_TEST_REDIS_URL is not a valid redis:// URL")
@@ -58,23 +62,23 @@ func Redis(t testing.TB) (redis.UniversalClient, string) {
 	return rdb, prefix
 }
 
-// RedisURL is the shared test Redis: ORGRAPH_TEST_REDIS_URL, or DefaultTestRedisURL.
-func RedisURL() string {
+// URL is the shared test Redis: ORGRAPH_TEST_REDIS_URL, or DefaultURL.
+func URL() string {
 	if url := os.Getenv("ORGRAPH_TEST_REDIS_URL"); url != "" {
 		return url
 	}
-	return DefaultTestRedisURL
+	return DefaultURL
 }
 
-// RedisEnv is Redis for a gateway: the settings (REDIS_URL, and a
+// Env is Redis for a gateway: the settings (REDIS_URL, and a
 // REDIS_KEY_PREFIX of the test's own, cleaned up after it) to add to its
 // environment, and a client to look at what the gateway stored. Gateways
 // started with the same settings share the cache and the rate budget, like
 // replicas.
-func RedisEnv(t testing.TB) (map[string]string, redis.UniversalClient) {
+func Env(t testing.TB) (map[string]string, redis.UniversalClient) {
 	t.Helper()
-	rdb, prefix := Redis(t)
-	return map[string]string{"REDIS_URL": RedisURL(), "REDIS_KEY_PREFIX": prefix}, rdb
+	rdb, prefix := Client(t)
+	return map[string]string{"REDIS_URL": URL(), "REDIS_KEY_PREFIX": prefix}, rdb
 }
 
 // newRedisClient makes a client the way tests want it: context deadlines
@@ -134,9 +138,9 @@ func randomHex(t testing.TB, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// RedisServer is a redis-server subprocess owned by one test, for tests that
+// Server is a redis-server subprocess owned by one test, for tests that
 // stop and restart Redis mid-test (which they must never do to the shared one).
-type RedisServer struct {
+type Server struct {
 	t    testing.TB
 	bin  string
 	dir  string
@@ -148,30 +152,30 @@ type RedisServer struct {
 	out  *lockedBuffer
 }
 
-// StartRedisServer starts a dedicated redis-server on a free loopback port,
+// StartServer starts a dedicated redis-server on a free loopback port,
 // with no persistence, and waits until it answers PING. It is killed at
 // cleanup. A missing binary fails the test: ./scripts/test installs it.
-func StartRedisServer(t testing.TB) *RedisServer {
+func StartServer(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found (%v); ./scripts/test installs it", err)
 	}
-	s := &RedisServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
 	t.Cleanup(s.Stop)
 	s.Start()
 	return s
 }
 
 // URL is the server's redis:// URL (database 0).
-func (s *RedisServer) URL() string { return "redis://" + s.Addr() + "/0" }
+func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 
 // Addr is the server's host:port.
-func (s *RedisServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
 // Start starts the server (again) on its port and waits until it answers
 // PING. Starting a running server does nothing.
-func (s *RedisServer) Start() {
+func (s *Server) Start() {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,7 +222,7 @@ func (s *RedisServer) Start() {
 // Client returns a new client for the server, closed at cleanup. Its context
 // deadlines bound socket I/O too, so while the server is stopped commands
 // fail within the caller's timeouts.
-func (s *RedisServer) Client() *redis.Client {
+func (s *Server) Client() *redis.Client {
 	s.t.Helper()
 	opts, err := redis.ParseURL(s.URL())
 	if err != nil {
@@ -232,13 +236,13 @@ func (s *RedisServer) Client() *redis.Client {
 // Stop kills the server and waits until its port refuses connections, so
 // that the caller observes Redis as down as soon as Stop returns. Stopping a
 // stopped server does nothing.
-func (s *RedisServer) Stop() {
+func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopLocked()
 }
 
-func (s *RedisServer) stopLocked() {
+func (s *Server) stopLocked() {
 	if s.cmd == nil {
 		return
 	}
