@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -172,14 +173,23 @@ func TestOrganizationsFromAListCostNothingMore(t *testing.T) {
 	})
 }
 
+// TestSameFieldUnderTwoAliases: the same field asked under two aliases
+// costs one call. The organization asked by id is one the page does not
+// hold: root fields run side by side, and an organization the page holds
+// would come from it or from its own call, as the scheduler has it.
 func TestSameFieldUnderTwoAliases(t *testing.T) {
-	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 10, Partitions: 2}, nil)
+	ds := sim.Dataset()
+	last := ds.Organizations[len(ds.Organizations)-1]
+	if slices.ContainsFunc(ds.Organizations[:5], func(o upstreamsim.Organization) bool { return o.ID == last.ID }) {
+		t.Fatal("test data: the organization is on the first page")
+	}
 	resp := gw.Query(t, `query($id: ID!) {
 		a: organization(id: $id) { name connections { id } groups { name } }
 		b: organization(id: $id) { displayName connections { name } groups { id } }
 		c: organizations(first: 5) { nodes { id } }
 		d: organizations(first: 5) { nodes { name } }
-	}`, map[string]any{"id": hogwartsID})
+	}`, map[string]any{"id": last.ID})
 	var data map[string]any
 	resp.Decode(t, &data)
 	assertCalls(t, sim, map[string]int64{
@@ -236,4 +246,25 @@ func TestConcurrentIdenticalQueriesCostWhatOneCosts(t *testing.T) {
 		want[route] = n
 	}
 	assertCalls(t, sim, want)
+}
+
+// TestOneLevelIsOneBatch: a level of the query is one many-key lookup, not
+// one per key or per scheduler tick: fifty organizations and their
+// connections are two batches cold (the page, then all fifty connection
+// lists), and one warm (the page is answered in-process without a batch),
+// whatever order the organizations' fields run in.
+func TestOneLevelIsOneBatch(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Organizations: 60, ConnectionsPerOrg: 2},
+		map[string]string{"RESPONSE_CACHE": "false"})
+	query := `{ organizations(first: 50) { nodes { id connections { id name } } } }`
+	for range 3 {
+		if r := gw.Query(t, query, nil); len(r.Errors) > 0 {
+			t.Fatalf("%s", r.Raw)
+		}
+	}
+	lines := accessLines(t, gw)
+	if got := []any{lines[0]["upstream_batches"], lines[1]["upstream_batches"], lines[2]["upstream_batches"]}; !slices.Equal(got, []any{2.0, 1.0, 1.0}) {
+		t.Fatalf("batches per request %v, want 2 cold then 1 warm", got)
+	}
+	assertCalls(t, sim, map[string]int64{upstreamsim.RouteOrganizations: 1, upstreamsim.RouteEnabledConnections: 50})
 }

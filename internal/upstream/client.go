@@ -42,7 +42,7 @@ type Client struct {
 	Limiter Limiter      // nil: no governor
 	Metrics Recorder     // nil: nothing recorded
 	Logger  *slog.Logger
-	// Tracer, when set, gives each key a lookup a client span: cache
+	// Tracer, when set, gives each key of a lookup a client span: cache
 	// outcome, batch size, and per HTTP attempt an event with the governor's
 	// wait and the status (internal/tracing/calls). nil: no spans, nothing
 	// spent.
