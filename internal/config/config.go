@@ -44,6 +44,10 @@ type Config struct {
 	// (RESPONSE_CACHE_MAX_MB).
 	ResponseCache      bool
 	ResponseCacheBytes int64
+	// ResponseCoalescing lets identical operations that arrive while one of
+	// them runs share its answer (RESPONSE_COALESCING); it stays on with
+	// CACHE_TTL=0, like the coalescing of upstream calls.
+	ResponseCoalescing bool
 
 	UpstreamRateLimit   float64
 	UpstreamTimeout     time.Duration
@@ -199,6 +203,7 @@ func Load(lookup Lookup) (Config, error) {
 	c.CacheLocalBytes = int64(r.intRange("CACHE_LOCAL_MAX_MB", defaultLocalMB, 1, 1<<16)) << 20
 	c.ResponseCache = r.boolean("RESPONSE_CACHE", true) && c.CacheTTL > 0
 	c.ResponseCacheBytes = int64(r.intRange("RESPONSE_CACHE_MAX_MB", defaultResponseMB, 1, 1<<16)) << 20
+	c.ResponseCoalescing = r.boolean("RESPONSE_COALESCING", true)
 
 	c.UpstreamRateLimit = r.positiveFloat("UPSTREAM_RATE_LIMIT", defaultRateLimit)
 	c.UpstreamTimeout = r.duration("UPSTREAM_TIMEOUT", defaultTimeout)

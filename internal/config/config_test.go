@@ -33,24 +33,28 @@ func TestDemoDefaults(t *testing.T) {
 }
 
 // TestResponseCacheSetting: RESPONSE_CACHE=false turns the response cache
-// off, and so does CACHE_TTL=0 (nothing cached means nothing stored whole).
+// off, and so does CACHE_TTL=0 (nothing cached means nothing stored whole);
+// coalescing identical operations has its own switch and stays on with
+// CACHE_TTL=0, like the coalescing of upstream calls.
 func TestResponseCacheSetting(t *testing.T) {
 	for _, tc := range []struct {
-		env  map[string]string
-		want bool
+		env               map[string]string
+		cache, coalescing bool
 	}{
-		{map[string]string{}, true},
-		{map[string]string{"RESPONSE_CACHE": "false"}, false},
-		{map[string]string{"CACHE_TTL": "0"}, false},
-		{map[string]string{"CACHE_TTL": "0", "RESPONSE_CACHE": "true"}, false},
-		{map[string]string{"RESPONSE_CACHE_MAX_MB": "8"}, true},
+		{map[string]string{}, true, true},
+		{map[string]string{"RESPONSE_CACHE": "false"}, false, true},
+		{map[string]string{"CACHE_TTL": "0"}, false, true},
+		{map[string]string{"CACHE_TTL": "0", "RESPONSE_CACHE": "true"}, false, true},
+		{map[string]string{"RESPONSE_CACHE_MAX_MB": "8"}, true, true},
+		{map[string]string{"RESPONSE_COALESCING": "false"}, true, false},
 	} {
 		c, err := Load(lookup(tc.env))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.ResponseCache != tc.want {
-			t.Errorf("%v: response cache %v, want %v", tc.env, c.ResponseCache, tc.want)
+		if c.ResponseCache != tc.cache || c.ResponseCoalescing != tc.coalescing {
+			t.Errorf("%v: response cache %v, coalescing %v; want %v, %v",
+				tc.env, c.ResponseCache, c.ResponseCoalescing, tc.cache, tc.coalescing)
 		}
 	}
 }
@@ -136,6 +140,7 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"bad address", with("GATEWAY_ADDR", secret), "GATEWAY_ADDR"},
 		{"response cache not a bool", with("RESPONSE_CACHE", secret), "RESPONSE_CACHE"},
 		{"response cache size zero", with("RESPONSE_CACHE_MAX_MB", "0"), "RESPONSE_CACHE_MAX_MB"},
+		{"coalescing not a bool", with("RESPONSE_COALESCING", secret), "RESPONSE_COALESCING"},
 		{"local tier size not a number", with("CACHE_LOCAL_MAX_MB", secret), "CACHE_LOCAL_MAX_MB"},
 		{"demo with a token", map[string]string{"AUTH0_TOKEN": secret}, "AUTH0_TOKEN"},
 	}

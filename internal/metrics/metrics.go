@@ -73,7 +73,7 @@ func New() *Metrics {
 		}, []string{"upstream", "route", "source"}),
 		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orgraph_response_cache_lookups_total",
-			Help: "Whole-response cache lookups by outcome (hit: answered with stored bytes; miss: executed; bypass: the caller sent Cache-Control: no-cache).",
+			Help: "Whole-response cache lookups by outcome (hit: answered with stored bytes; shared: answered with the bytes of an identical operation that was running; miss: executed; bypass: the caller sent Cache-Control: no-cache). With the response cache off, only shared is counted.",
 		}, []string{"outcome"}),
 		rlRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "orgraph_upstream_ratelimit_remaining",

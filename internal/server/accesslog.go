@@ -20,8 +20,9 @@ import (
 type requestInfo struct {
 	operation string
 	outcome   string
-	// responseCache is how the response cache answered: hit, miss, bypass;
-	// "" when it is off or the request never reached it.
+	// responseCache is how the response cache answered: hit, shared, miss,
+	// bypass; with the cache off "shared" or "", and "" when the request
+	// never reached it.
 	responseCache string
 	// storable: the operation ran and its response may be stored (no
 	// errors, not incremental); set by execute.

@@ -175,6 +175,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix),
 		ResponseCache:           whole,
 		ResponseCacheTTL:        cfg.CacheTTL,
+		CoalesceResponses:       cfg.ResponseCoalescing,
 		AllowList:               allowList(cfg),
 	})
 	return g, nil

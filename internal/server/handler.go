@@ -79,6 +79,10 @@ type HandlerOptions struct {
 	// stored responses; ResponseCacheTTL (CACHE_TTL) caps how long one is kept.
 	ResponseCache    *respcache.Cache
 	ResponseCacheTTL time.Duration
+	// CoalesceResponses lets identical operations that arrive while one of
+	// them runs share its answer (RESPONSE_COALESCING), with or without a
+	// response cache.
+	CoalesceResponses bool
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -127,9 +131,9 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql.SetRecoverFunc(apperr.Recover(o.Logger))
 
 	var run http.Handler = operationScope(o.RequestTimeout, o.Upstreams, gql)
-	if o.ResponseCache != nil {
-		run = &responseCache{cache: o.ResponseCache, ttl: o.ResponseCacheTTL,
-			scopes: schemaScopes(schema.Schema()), m: o.Metrics, next: run}
+	if o.ResponseCache != nil || o.CoalesceResponses {
+		run = &responseCache{cache: o.ResponseCache, ttl: o.ResponseCacheTTL, coalesce: o.CoalesceResponses,
+			running: map[string]*runningOperation{}, scopes: schemaScopes(schema.Schema()), m: o.Metrics, next: run}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", accessLog(o.Logger, cors(o.CORSOrigins, limitBody(MaxBodyBytes,

@@ -22,29 +22,45 @@ import (
 // Response cache outcomes, in the access log and the metrics.
 const (
 	responseHit    = "hit"    // answered with stored bytes
+	responseShared = "shared" // answered with the bytes of an identical operation that was running
 	responseMiss   = "miss"   // executed; stored when it could be
 	responseBypass = "bypass" // the caller asked for a fresh answer (Cache-Control: no-cache)
 )
 
 // responseCache answers an operation seen before with the bytes it was
-// answered with, before gqlgen parses anything. The key is the request as
-// sent (the body of a POST, the query string of a GET: document, operation
-// name, variables and extensions) and what the caller is allowed to see:
-// the scopes of the schema it holds and, when calls go upstream with the
-// caller's own token, that token's fingerprint. It runs after caller
-// authentication and the body limit, so a hit skips neither; the access log
-// and the operation metrics count hits like any operation.
+// answered with, before gqlgen parses anything, and lets identical
+// operations that arrive while one of them runs share that one's answer
+// (request coalescing, as a caching proxy does for one URL). The key is the
+// request as sent (the body of a POST, the query string of a GET: document,
+// operation name, variables and extensions) and what the caller is allowed
+// to see: the scopes of the schema it holds and, when calls go upstream
+// with the caller's own token, that token's fingerprint. It runs after
+// caller authentication and the body limit, so a hit skips neither; the
+// access log and the operation metrics count hits like any operation.
 //
 // A response is stored only when it ran without errors and is not
 // incremental (execute marks it, see requestInfo.storable), for no longer
 // than the soonest freshUntil of the upstream entries it was built from, and
-// never longer than CACHE_TTL.
+// never longer than CACHE_TTL. Only such a response is shared, too: when
+// the running one fails, each waiting request runs on its own.
 type responseCache struct {
-	cache  *respcache.Cache
-	ttl    time.Duration
-	scopes []string // the scopes the schema asks for, sorted
-	m      *metrics.Metrics
-	next   http.Handler
+	cache    *respcache.Cache // nil: nothing is stored (RESPONSE_CACHE=false or CACHE_TTL=0)
+	ttl      time.Duration
+	coalesce bool     // RESPONSE_COALESCING
+	scopes   []string // the scopes the schema asks for, sorted
+	m        *metrics.Metrics
+	next     http.Handler
+
+	mu      sync.Mutex
+	running map[string]*runningOperation // by key, while coalesce
+}
+
+// runningOperation is an operation being executed that identical ones wait
+// for. entry is set, when the response may be shared, before done closes.
+type runningOperation struct {
+	done    chan struct{}
+	entry   *respcache.Entry
+	waiters int // identical requests waiting for it; under responseCache.mu
 }
 
 func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,36 +77,64 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	outcome := responseMiss
+	var leading *runningOperation
 	if strings.Contains(r.Header.Get("Cache-Control"), "no-cache") {
 		outcome = responseBypass
 	} else if e := rc.cache.Get(unsafe.String(unsafe.SliceData(buf), len(buf))); e != nil {
 		// The key is a view of buf: Get keeps nothing of it.
-		if info != nil {
-			info.operation, info.outcome, info.responseCache = e.Operation, "ok", responseHit
-		}
-		if rc.m != nil {
-			rc.m.ResponseCacheLookup(responseHit)
-		}
-		if e.Count != nil {
-			e.Count(time.Since(upstream.RequestFrom(ctx).Began()))
-		}
-		negotiate(w, r)
-		w.Header()["Content-Length"] = e.ContentLength
-		_, _ = w.Write(e.Body)
+		rc.serve(w, r, e, responseHit)
 		return
+	} else if rc.coalesce {
+		rc.mu.Lock()
+		run := rc.running[string(buf)] // no allocation: the conversion is only a lookup
+		if run == nil {
+			leading = &runningOperation{done: make(chan struct{})}
+			rc.running[string(buf)] = leading
+		} else {
+			run.waiters++
+		}
+		rc.mu.Unlock()
+		if run != nil {
+			select {
+			case <-run.done:
+			case <-ctx.Done():
+				return // the caller is gone; nobody reads an answer
+			}
+			if run.entry != nil {
+				rc.serve(w, r, run.entry, responseShared)
+				return
+			}
+			// It failed: run this one, without leading others.
+		}
 	}
-	if rc.m != nil {
-		rc.m.ResponseCacheLookup(outcome)
+	if rc.cache != nil {
+		rc.record(outcome)
 	}
 	if r.Method == http.MethodPost {
 		r.Body = io.NopCloser(bytes.NewReader(buf[prefix:]))
 	}
+	if rc.cache == nil && leading == nil {
+		rc.next.ServeHTTP(w, r) // nothing to keep
+		return
+	}
 	rec := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
+	var e *respcache.Entry
+	if leading != nil {
+		defer func() { // also when a resolver panic unwinds through here
+			rc.mu.Lock()
+			delete(rc.running, string(buf))
+			rc.mu.Unlock()
+			leading.entry = e
+			close(leading.done)
+		}()
+	}
 	rc.next.ServeHTTP(rec, r)
 	if info == nil {
 		return
 	}
-	info.responseCache = outcome
+	if rc.cache != nil {
+		info.responseCache = outcome
+	}
 	if !info.storable || rec.status != http.StatusOK || rec.body == nil {
 		return
 	}
@@ -98,12 +142,32 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fresh, ok := upstream.RequestFrom(ctx).FreshUntil(); ok && fresh.Before(expires) {
 		expires = fresh
 	}
-	e := &respcache.Entry{Body: rec.body, Operation: info.operation, Expires: expires,
+	e = &respcache.Entry{Body: rec.body, Operation: info.operation, Expires: expires,
 		ContentLength: []string{strconv.Itoa(len(rec.body))}}
 	if rc.m != nil {
 		e.Count = rc.m.OperationCounter(info.operation, "ok")
 	}
 	rc.cache.Set(string(buf), e)
+}
+
+// serve answers r with e, a stored or shared response.
+func (rc *responseCache) serve(w http.ResponseWriter, r *http.Request, e *respcache.Entry, outcome string) {
+	if info := requestInfoFrom(r.Context()); info != nil {
+		info.operation, info.outcome, info.responseCache = e.Operation, "ok", outcome
+	}
+	rc.record(outcome)
+	if e.Count != nil {
+		e.Count(time.Since(upstream.RequestFrom(r.Context()).Began()))
+	}
+	negotiate(w, r)
+	w.Header()["Content-Length"] = e.ContentLength
+	_, _ = w.Write(e.Body)
+}
+
+func (rc *responseCache) record(outcome string) {
+	if rc.m != nil {
+		rc.m.ResponseCacheLookup(outcome)
+	}
 }
 
 // key appends the response cache key of r to buf: the caller's view ("G" or

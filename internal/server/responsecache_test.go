@@ -235,11 +235,16 @@ func metricSum(t *testing.T, gw *testutil.Gateway, family string) float64 {
 }
 
 // TestIdenticalQueriesAtOnceShareValuesSafely: many identical queries run
-// at once on warm, shared values, executed (the response cache off) and
-// through the response cache; every answer is the same, and the race
+// at once on warm, shared values, executed (the response cache and
+// coalescing off), cold (CACHE_TTL=0: waiting for one execution's answer)
+// and through the response cache; every answer is the same, and the race
 // detector (./scripts/test runs -race) sees no write to a shared value.
 func TestIdenticalQueriesAtOnceShareValuesSafely(t *testing.T) {
-	for _, env := range []map[string]string{{"RESPONSE_CACHE": "false"}, nil} {
+	for _, env := range []map[string]string{
+		{"RESPONSE_CACHE": "false", "RESPONSE_COALESCING": "false"}, // 16 executions on the same decoded values
+		{"CACHE_TTL": "0"}, // cold each time: upstream answers decoded while others wait for them, answers shared
+		nil,                // stored answers
+	} {
 		gw, sim := testutil.StartGatewayOnSimulator(t, peerData, env)
 		vars := map[string]any{"id": sim.Dataset().Users[len(sim.Dataset().Users)-1].UserID}
 		for _, q := range peerQueries {
@@ -251,11 +256,16 @@ func TestIdenticalQueriesAtOnceShareValuesSafely(t *testing.T) {
 			for range 16 {
 				wg.Go(func() {
 					if got := gw.Query(t, q.query, vars); !bytes.Equal(got.Data, want.Data) {
-						t.Errorf("%s: an answer differs under concurrency", q.name)
+						t.Errorf("%v: %s: an answer differs under concurrency", env, q.name)
 					}
 				})
 			}
 			wg.Wait()
+		}
+		for _, l := range accessLines(t, gw) {
+			if l["status"] != float64(200) || l["outcome"] != "ok" {
+				t.Fatalf("%v: %v", env, l)
+			}
 		}
 	}
 }
