@@ -75,7 +75,7 @@ func (is *Issuer) newKey() *issuerKey {
 	if err != nil {
 		is.t.Fatal(err)
 	}
-	return &issuerKey{kid: randomHex(is.t, 8), key: key}
+	return &issuerKey{kid: rand.Text(), key: key}
 }
 
 func (is *Issuer) jwks() map[string]any {
