@@ -5900,7 +5900,7 @@ func (ec *executionContext) marshalNOrganization2githubᚗcomᚋorgraphᚋorgrap
 }
 
 func (ec *executionContext) marshalNOrganization2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐOrganizationᚄ(ctx context.Context, sel ast.SelectionSet, v []auth0.Organization) graphql.Marshaler {
-	ctx = graphql.WithBatchParentValues(ctx, "Organization", v)
+	ctx = marshal.WithBatchParentValues(ctx, "Organization", v)
 	ret := marshal.List(ctx, waitingFields, "Organization", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -5967,7 +5967,7 @@ func (ec *executionContext) marshalNUser2githubᚗcomᚋorgraphᚋorgraphᚋgrap
 }
 
 func (ec *executionContext) marshalNUser2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []model.User) graphql.Marshaler {
-	ctx = graphql.WithBatchParentValues(ctx, "User", v)
+	ctx = marshal.WithBatchParentValues(ctx, "User", v)
 	ret := marshal.List(ctx, waitingFields, "User", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -6312,7 +6312,7 @@ func (ec *executionContext) marshalOOrganization2ᚕgithubᚗcomᚋorgraphᚋorg
 	if v == nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithBatchParentValues(ctx, "Organization", v)
+	ctx = marshal.WithBatchParentValues(ctx, "Organization", v)
 	ret := marshal.List(ctx, waitingFields, "Organization", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]

@@ -92,10 +92,19 @@ func rewriteLists(src []byte) ([]byte, error) {
 	return format.Source([]byte(addImport(b.String(), "github.com/orgraph/orgraph/internal/marshal")))
 }
 
-// rewriteBatchParents has every batch resolver find its parent's index
-// without building its whole path (marshal.BatchParentsFor).
-func rewriteBatchParents(src []byte) []byte {
-	return []byte(strings.ReplaceAll(string(src), "graphql.BatchParentsFor[", "marshal.BatchParentsFor["))
+// rewriteBatchParents has lists register their batch parents, and batch
+// resolvers find them, the parent's index and the group's result, the way
+// internal/marshal does it without a cost per parent. Both sides are
+// rewritten or neither: a resolver looking for groups that lists no longer
+// register would resolve every parent alone.
+func rewriteBatchParents(src []byte) ([]byte, error) {
+	s := string(src)
+	if strings.Contains(s, "graphql.WithBatchParents(") {
+		return nil, fmt.Errorf("graphql.WithBatchParents (a list of an interface or union with batch fields) has no counterpart in internal/marshal")
+	}
+	s = strings.ReplaceAll(s, "graphql.WithBatchParentValues(", "marshal.WithBatchParentValues(")
+	s = strings.ReplaceAll(s, "graphql.BatchParentsFor[", "marshal.BatchParentsFor[")
+	return []byte(s), nil
 }
 
 // addImport adds path to the first import block of a Go file.

@@ -62,7 +62,9 @@ func run() error {
 	if src, err = rewriteLists(src); err != nil {
 		return err
 	}
-	src = rewriteBatchParents(src)
+	if src, err = rewriteBatchParents(src); err != nil {
+		return err
+	}
 	if src, err = rewriteDeferred(src); err != nil {
 		return err
 	}

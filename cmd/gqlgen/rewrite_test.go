@@ -15,6 +15,7 @@ import (
 )
 
 func (ec *executionContext) marshalNGroup2ᚕgithubᚗcomᚋxᚐGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []x.Group) graphql.Marshaler {
+	ctx = graphql.WithBatchParentValues(ctx, "Group", v)
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		return ec.marshalNGroup2githubᚗcomᚋxᚐGroup(ctx, sel, v[i])
 	})
@@ -59,9 +60,10 @@ func TestRewritesFindGqlgensShapes(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "out.Values[i] = marshal.StringValue(obj.Name)") {
 		t.Fatalf("direct field not rewritten (%v):\n%s", err, out)
 	}
-	out = rewriteBatchParents(out)
-	if !strings.Contains(string(out), "marshal.BatchParentsFor[*x.Org](ctx, \"Org\")") {
-		t.Fatalf("batch parents not rewritten:\n%s", out)
+	out, err = rewriteBatchParents(out)
+	if err != nil || !strings.Contains(string(out), "marshal.BatchParentsFor[*x.Org](ctx, \"Org\")") ||
+		!strings.Contains(string(out), "ctx = marshal.WithBatchParentValues(ctx, \"Group\", v)") {
+		t.Fatalf("batch parents not rewritten (%v):\n%s", err, out)
 	}
 }
 
@@ -84,5 +86,8 @@ func elsewhere(ctx context.Context, v []int) {
 	}
 	if _, err := rewriteDeferred([]byte("package graph\n")); err == nil {
 		t.Error("an executor without deferred groups was accepted")
+	}
+	if _, err := rewriteBatchParents([]byte(listSource + "\nvar _ = graphql.WithBatchParents(ctx, \"Node\", nodes, index)\n")); err == nil {
+		t.Error("batch parents of an interface list, which internal/marshal does not register, were accepted")
 	}
 }
