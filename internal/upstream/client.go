@@ -193,7 +193,7 @@ func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, 
 		}
 		return e, nil
 	}
-	value, related, derr := d.decode(body)
+	value, related, derr := d.decode(body, key != "") // with caching off nothing is stored
 	c.recordDecode(d.route, "upstream")
 	if derr != nil {
 		return nil, &Error{Service: c.Service, Route: d.route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: derr}

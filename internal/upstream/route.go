@@ -50,8 +50,10 @@ type Related struct {
 
 // decoder is a route's untyped side, for the client's flights and refreshes.
 type decoder struct {
-	route  string
-	decode func(body []byte) (any, []Related, error)
+	route string
+	// decode makes a fresh value of a 200 body, and the related entries
+	// when asked for them (only what is cached needs them).
+	decode func(body []byte, related bool) (any, []Related, error)
 	is     func(v any) bool // whether v has the route's value type
 }
 
@@ -67,13 +69,13 @@ func NewRoute[K comparable, V any](name string, url func(dst []byte, k K) ([]byt
 	r := &Route[K, V]{url: url}
 	r.dec = decoder{
 		route: name,
-		decode: func(body []byte) (any, []Related, error) {
+		decode: func(body []byte, withRelated bool) (any, []Related, error) {
 			v, err := decode(body)
 			if err != nil {
 				return nil, nil, err
 			}
 			var rel []Related
-			if related != nil {
+			if related != nil && withRelated {
 				rel = related(v, body)
 			}
 			return v, rel, nil
@@ -284,7 +286,7 @@ func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []i
 		}
 		e := s.Entry
 		if e.Status != 404 {
-			v, _, err := d.decode(s.Body)
+			v, _, err := d.decode(s.Body, false)
 			c.recordDecode(d.route, "redis")
 			if err != nil {
 				// An entry no longer decodable (another version's shape):
