@@ -299,22 +299,11 @@ func (ec *executionContext) writeList%[1]s(ctx context.Context, w io.Writer, sel
 
 // write%[1]s writes the selected fields of a %[1]s.
 func (ec *executionContext) write%[1]s(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *%[2]s) {
-	marshal.Raw(w, "{")
-	for i := range fields {
-		f := &fields[i]
-		if i > 0 {
-			marshal.Raw(w, ",")
-		}
-		marshal.String(w, f.Alias)
-		marshal.Raw(w, ":")
-		switch f.Name {
-		case "__typename":
-			marshal.String(w, %[1]q)
-`, name, goType, lcFirst(name))
+`+objectWriterHead, name, goType, lcFirst(name))
 		for _, f := range pt.fields {
 			fmt.Fprintf(&b, "\t\tcase %q:\n%s\n", f.name, f.write)
 		}
-		b.WriteString("\t\tdefault:\n\t\t\tmarshal.Null(w) // validation admits no other field\n\t\t}\n\t}\n\tmarshal.Raw(w, \"}\")\n}\n")
+		b.WriteString(objectWriterTail)
 	}
 	b.Write(richWriters(rich, qualifier))
 	var head bytes.Buffer
@@ -436,7 +425,25 @@ func (ec *executionContext) rich%[1]s(ctx context.Context, sel ast.SelectionSet,
 // writeRich%[1]s writes the selected fields of a %[1]s: plain ones straight
 // away, the others as they were resolved.
 func (ec *executionContext) writeRich%[1]s(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *%[2]s, values []graphql.Marshaler) {
-	marshal.Raw(w, "{")
+`+objectWriterHead, name, goType)
+		for _, f := range rt.fields {
+			if f.write != "" {
+				fmt.Fprintf(&b, "\t\tcase %q:\n%s\n", f.name, f.write)
+			} else {
+				fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\tvalues[i].MarshalGQL(w)\n", f.name)
+			}
+		}
+		b.WriteString(objectWriterTail)
+	}
+	return b.Bytes()
+}
+
+// objectWriterHead and objectWriterTail are what a plain and a rich writer
+// share around their cases: each selected field as "alias": value, in
+// order; %[1]s is the type's name. The cases of the type's fields go
+// between them.
+const (
+	objectWriterHead = `	marshal.Raw(w, "{")
 	for i := range fields {
 		f := &fields[i]
 		if i > 0 {
@@ -447,18 +454,9 @@ func (ec *executionContext) writeRich%[1]s(ctx context.Context, w io.Writer, fie
 		switch f.Name {
 		case "__typename":
 			marshal.String(w, %[1]q)
-`, name, goType)
-		for _, f := range rt.fields {
-			if f.write != "" {
-				fmt.Fprintf(&b, "\t\tcase %q:\n%s\n", f.name, f.write)
-			} else {
-				fmt.Fprintf(&b, "\t\tcase %q:\n\t\t\tvalues[i].MarshalGQL(w)\n", f.name)
-			}
-		}
-		b.WriteString("\t\tdefault:\n\t\t\tmarshal.Null(w) // validation admits no other field\n\t\t}\n\t}\n\tmarshal.Raw(w, \"}\")\n}\n")
-	}
-	return b.Bytes()
-}
+`
+	objectWriterTail = "\t\tdefault:\n\t\t\tmarshal.Null(w) // validation admits no other field\n\t\t}\n\t}\n\tmarshal.Raw(w, \"}\")\n}\n"
+)
 
 // hookPlainTypes has gqlgen's marshaller of each plain type, and its list
 // marshallers, answer with the plain writer first. Every plain type must be
