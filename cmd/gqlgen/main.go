@@ -1,6 +1,6 @@
 // Command gqlgen regenerates the GraphQL executor (graph/generated.go and
 // friends) from gqlgen.yml: gqlgen's own generator
-// (github.com/99designs/gqlgen/api), plus two steps of the gateway's that
+// (github.com/99designs/gqlgen/api), plus the gateway's own steps, which
 // make gqlgen write large warm answers with less work (internal/marshal has
 // the why and the measurements):
 //
@@ -11,7 +11,8 @@
 //   - direct fields: a string or boolean field read from a struct field or
 //     a method is taken as it is, without gqlgen's field machinery; an
 //     object makes its deferred group only when something in it is deferred;
-//     a batch resolver finds its parent's index without building its path;
+//     lists register their batch parents, and batch resolvers find them and
+//     the group's one result, without a cost per parent;
 //   - plain types: for every object type whose fields are all plain values
 //     (no resolver, directive, argument or error), a writer that writes the
 //     JSON of the selected fields straight away is generated into
@@ -23,7 +24,7 @@
 //     selected: plain fields written straight away, the others resolved
 //     through gqlgen's own field functions.
 //
-// Both steps rewrite gqlgen's output by name and shape; when gqlgen's output
+// The steps rewrite gqlgen's output by name and shape; when gqlgen's output
 // changes shape they stop with an error rather than skip. Run through
 // go generate ./graph; CI fails when the result differs from what is
 // committed.

@@ -102,12 +102,10 @@ func New(baseURL string, http *upstream.Client) *Client {
 			return env.Total, err
 		}, nil)
 	c.organizationByID = upstream.NewRoute(RouteOrganization,
-		func(dst []byte, id string) ([]byte, error) { return c.appendPath(dst, "/organizations/", id, ""), nil },
+		func(dst []byte, id string) ([]byte, error) { return c.appendOrganization(dst, id), nil },
 		decodeJSON[Organization], c.alsoByName)
 	c.organizationByName = upstream.NewRoute(RouteOrganizationByName,
-		func(dst []byte, name string) ([]byte, error) {
-			return c.appendPath(dst, "/organizations/name/", name, ""), nil
-		},
+		func(dst []byte, name string) ([]byte, error) { return c.appendOrganizationByName(dst, name), nil },
 		decodeJSON[Organization], c.alsoByID)
 	c.enabledConnections = upstream.NewRoute(RouteEnabledConnections,
 		func(dst []byte, k listPage) ([]byte, error) {
@@ -161,12 +159,21 @@ func (c *Client) appendPage(dst []byte, page int) []byte {
 // userFieldsQuery asks for the profile fields the graph exposes only.
 var userFieldsQuery = url.Values{"fields": {"user_id,email,name,picture"}, "include_fields": {"true"}}.Encode()
 
-func (c *Client) organizationURL(id string) string {
-	return c.base + "/organizations/" + upstream.PathEscape(id)
+// appendOrganization and appendOrganizationByName append the URL of one
+// organization by id and by name: the routes' keys, and the related entries
+// a list or the other route primes, must be the same bytes.
+func (c *Client) appendOrganization(dst []byte, id string) []byte {
+	return c.appendPath(dst, "/organizations/", id, "")
 }
 
+func (c *Client) appendOrganizationByName(dst []byte, name string) []byte {
+	return c.appendPath(dst, "/organizations/name/", name, "")
+}
+
+func (c *Client) organizationURL(id string) string { return string(c.appendOrganization(nil, id)) }
+
 func (c *Client) organizationByNameURL(name string) string {
-	return c.base + "/organizations/name/" + upstream.PathEscape(name)
+	return string(c.appendOrganizationByName(nil, name))
 }
 
 func checkpoint(from string, take int) url.Values {

@@ -108,31 +108,6 @@ func FuzzDecodeResponses(f *testing.F) {
 	})
 }
 
-// repeatsKey reports whether body is an object with key more than once, in
-// the case-insensitive way encoding/json matches field names.
-func repeatsKey(body []byte, key string) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return false
-	}
-	seen := 0
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		if s, ok := k.(string); ok && strings.EqualFold(s, key) {
-			seen++
-		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return false
-		}
-	}
-	return seen > 1
-}
-
 // normalizeOrg forgets the one difference encoding may make on purpose: an
 // empty metadata object is omitted (omitempty) and comes back as nil.
 func normalizeOrg(o *Organization) {

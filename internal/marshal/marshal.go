@@ -259,27 +259,6 @@ func BoolPtrValue(b *bool) graphql.Marshaler {
 	return BoolValue(*b)
 }
 
-// parentIndex is the second-to-last element of fc's path when it is an
-// index, as graphql.BatchParentIndex reads it, without building the path:
-// the elements are the field contexts up the chain that have an index or a
-// field.
-func parentIndex(fc *graphql.FieldContext) (ast.PathIndex, bool) {
-	seen := 0
-	for it := fc; it != nil; it = it.Parent {
-		if it.Index == nil && it.Field.Field == nil {
-			continue
-		}
-		seen++
-		if seen == 2 {
-			if it.Index != nil {
-				return ast.PathIndex(*it.Index), true
-			}
-			return 0, false
-		}
-	}
-	return 0, false
-}
-
 // Selected counts the fields of typ in sel (fragments included) that can
 // wait: a marshaller that resolves fields one after another takes over from
 // gqlgen only when there is at most one, so that two relations of one

@@ -65,7 +65,7 @@ func New() *Metrics {
 		}, []string{"upstream", "route"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orgraph_cache_lookups_total",
-			Help: "Response cache lookups by upstream, loader (route template) and outcome (hit, stale, miss).",
+			Help: "Data cache lookups (upstream answers, in-process or in Redis) by upstream, loader (route template) and outcome (hit, stale, miss).",
 		}, []string{"upstream", "loader", "outcome"}),
 		decodes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orgraph_upstream_decodes_total",

@@ -77,21 +77,6 @@ func BenchmarkPeerQueries(b *testing.B) {
 	}
 }
 
-func benchmarkWarmQuiet(b *testing.B, gw *testutil.Gateway, sim *upstreamsim.Simulator, body []byte) {
-	w := &discardWriter{header: http.Header{}}
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	ops := 0
-	for b.Loop() {
-		w.reset()
-		req, _ := http.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		gw.Handler.ServeHTTP(w, req)
-		ops++
-	}
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(ops), "cpu-ms/op")
-}
-
 func benchmarkWarm(b *testing.B, gw *testutil.Gateway, sim *upstreamsim.Simulator, body []byte) {
 	w := &discardWriter{header: http.Header{}}
 	serve := func() {

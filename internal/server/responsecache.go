@@ -138,14 +138,17 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !info.storable || rec.status != http.StatusOK || rec.body == nil {
 		return
 	}
-	expires := time.Now().Add(rc.ttl)
-	if fresh, ok := upstream.RequestFrom(ctx).FreshUntil(); ok && fresh.Before(expires) {
-		expires = fresh
-	}
-	e = &respcache.Entry{Body: rec.body, Operation: info.operation, Expires: expires,
+	e = &respcache.Entry{Body: rec.body, Operation: info.operation,
 		ContentLength: []string{strconv.Itoa(len(rec.body))}}
 	if rc.m != nil {
 		e.Count = rc.m.OperationCounter(info.operation, "ok")
+	}
+	if rc.cache == nil {
+		return // shared with the waiting requests only
+	}
+	e.Expires = time.Now().Add(rc.ttl)
+	if fresh, ok := upstream.RequestFrom(ctx).FreshUntil(); ok && fresh.Before(e.Expires) {
+		e.Expires = fresh
 	}
 	rc.cache.Set(string(buf), e)
 }
