@@ -29,8 +29,8 @@ type FaultUpstream struct {
 
 type faultRule struct {
 	method, path string // path ends in "*": a prefix
-	answer http.HandlerFunc
-	times  int // answers left; <0: until cleared
+	answer       http.HandlerFunc
+	times        int // answers left; <0: until cleared
 }
 
 // StartFaultUpstream serves a fault upstream in front of target (a base URL)
