@@ -73,6 +73,9 @@ type Config struct {
 	// automatic persisted queries are on.
 	PersistedOnly bool
 	Manifest      persisted.Manifest
+	// PersistedQueryMaxBytes bounds a query registered as an automatic
+	// persisted query (PERSISTED_QUERY_MAX_KB).
+	PersistedQueryMaxBytes int
 
 	// Limits bound each operation: depth, aliases, predicted upstream calls
 	// and upstream calls actually sent (MAX_QUERY_DEPTH, MAX_QUERY_ALIASES,
@@ -255,6 +258,8 @@ func Load(lookup Lookup) (Config, error) {
 	} else if c.PersistedOnly {
 		r.fail("PERSISTED_OPERATIONS_MANIFEST", "must name the manifest file of allowed operations when PERSISTED_OPERATIONS_ONLY=true")
 	}
+	// Up to the 1 MiB body limit: a larger query could not be sent at all.
+	c.PersistedQueryMaxBytes = r.intRange("PERSISTED_QUERY_MAX_KB", persisted.DefaultMaxBytes>>10, 1, 1024) << 10
 
 	d := limits.Defaults()
 	c.Limits = limits.Config{

@@ -172,7 +172,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		ForwardTokens:           cfg.UpstreamAuthMode == config.AuthModeForward,
 		Metrics:                 m,
 		Tracer:                  tp,
-		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix),
+		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix, cfg.PersistedQueryMaxBytes),
 		ResponseCache:           whole,
 		ResponseCacheTTL:        cfg.CacheTTL,
 		CoalesceResponses:       cfg.ResponseCoalescing,

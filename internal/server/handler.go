@@ -117,7 +117,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 	} else {
 		store := o.PersistedQueries
 		if store == nil {
-			store = persisted.NewStore(nil, "")
+			store = persisted.NewStore(nil, "", 0)
 		}
 		gql.Use(persisted.APQ{Store: store})
 	}
