@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/limits"
+	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
 )
 
@@ -81,6 +82,10 @@ type Config struct {
 	// and upstream calls actually sent (MAX_QUERY_DEPTH, MAX_QUERY_ALIASES,
 	// MAX_QUERY_COMPLEXITY, MAX_UPSTREAM_CALLS).
 	Limits limits.Config
+
+	// MetricsOperationNames bounds the operation names that become metric
+	// labels (METRICS_OPERATION_NAMES).
+	MetricsOperationNames int
 
 	// Introspection enables schema introspection (the IDE's docs need it);
 	// on in demo mode, off otherwise unless INTROSPECTION=true.
@@ -269,6 +274,7 @@ func Load(lookup Lookup) (Config, error) {
 		MaxUpstreamCalls: r.intRange("MAX_UPSTREAM_CALLS", d.MaxUpstreamCalls, 1, 1_000_000),
 	}
 	c.Introspection = r.boolean("INTROSPECTION", c.Demo)
+	c.MetricsOperationNames = r.intRange("METRICS_OPERATION_NAMES", metrics.DefaultOperationNames, 1, 10000)
 
 	c.LogLevel = r.level("LOG_LEVEL")
 	c.LogFormat = r.str("LOG_FORMAT", "json")

@@ -135,6 +135,7 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"CORS wildcard", with("CORS_ALLOWED_ORIGINS", "*"), "CORS_ALLOWED_ORIGINS"},
 		{"allow-list without a manifest", with("PERSISTED_OPERATIONS_ONLY", "true"), "PERSISTED_OPERATIONS_MANIFEST"},
 		{"manifest missing", with("PERSISTED_OPERATIONS_MANIFEST", "/nonexistent/"+secret), "PERSISTED_OPERATIONS_MANIFEST"},
+		{"no operation names for metrics", with("METRICS_OPERATION_NAMES", "0"), "METRICS_OPERATION_NAMES"},
 		{"persisted query bound over the body limit", with("PERSISTED_QUERY_MAX_KB", "1025"), "PERSISTED_QUERY_MAX_KB"},
 		{"depth limit zero", with("MAX_QUERY_DEPTH", "0"), "MAX_QUERY_DEPTH"},
 		{"bad auth mode", with("UPSTREAM_AUTH_MODE", secret), "UPSTREAM_AUTH_MODE"},

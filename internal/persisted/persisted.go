@@ -20,7 +20,9 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/redis/go-redis/v9"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Store keeps APQ queries by hash: an in-process LRU, bounded in entries
@@ -168,6 +170,24 @@ func LoadManifest(path string) (Manifest, error) {
 		}
 	}
 	return m, nil
+}
+
+// OperationNames are the names of the manifest's operations (for metric
+// labels); a body that does not parse names none.
+func (m Manifest) OperationNames() []string {
+	var names []string
+	for _, body := range m {
+		doc, err := parser.ParseQuery(&ast.Source{Input: body})
+		if err != nil {
+			continue
+		}
+		for _, op := range doc.Operations {
+			if op.Name != "" {
+				names = append(names, op.Name)
+			}
+		}
+	}
+	return names
 }
 
 // Hash is the APQ hash of a query: hex sha256.

@@ -114,6 +114,9 @@ func NewHandler(o HandlerOptions) http.Handler {
 	// context from here down to the upstream client.
 	if o.AllowList != nil {
 		gql.Use(persisted.AllowList{Manifest: o.AllowList})
+		if o.Metrics != nil {
+			o.Metrics.KnowOperations(o.AllowList.OperationNames()...)
+		}
 	} else {
 		store := o.PersistedQueries
 		if store == nil {
