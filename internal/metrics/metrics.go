@@ -16,6 +16,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,7 +80,7 @@ func New(o Options) *Metrics {
 	}
 	m := &Metrics{
 		names: operationNames{max: o.OperationNames,
-			known: map[string]bool{OtherOperation: true, AnonymousOperation: true}},
+			known: map[string]string{OtherOperation: OtherOperation, AnonymousOperation: AnonymousOperation}},
 		reg: prometheus.NewRegistry(),
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orgraph_graphql_operations_total",
@@ -180,15 +181,19 @@ func (m *Metrics) KnowOperations(names ...string) {
 	m.names.mu.Lock()
 	defer m.names.mu.Unlock()
 	for _, name := range names {
-		m.names.known[operationName(name)] = true
+		name = strings.Clone(operationName(name))
+		m.names.known[name] = name
 	}
 }
 
 // operationNames are the operation names that are label values: the
 // manifest's, and the first max names of operations that ran.
 type operationNames struct {
-	mu      sync.RWMutex
-	known   map[string]bool
+	mu sync.RWMutex
+	// known maps each name to its own copy: a name comes from the parsed
+	// document and shares the memory of its whole text (up to 1 MiB),
+	// which a label value kept for the process's life would pin.
+	known   map[string]string
 	learned int
 	max     int
 }
@@ -197,24 +202,26 @@ type operationNames struct {
 // is known or there is room to learn it, OtherOperation otherwise.
 func (n *operationNames) label(name string) string {
 	n.mu.RLock()
-	known, full := n.known[name], n.learned >= n.max
+	label, known := n.known[name]
+	full := n.learned >= n.max
 	n.mu.RUnlock()
 	if known {
-		return name
+		return label
 	}
 	if full {
 		return OtherOperation
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.known[name] {
+	if label, known = n.known[name]; !known {
 		if n.learned >= n.max {
 			return OtherOperation
 		}
-		n.known[name] = true
+		label = strings.Clone(name)
+		n.known[label] = label
 		n.learned++
 	}
-	return name
+	return label
 }
 
 // RateLimitRemaining implements upstream.Recorder.
