@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/limits"
+	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
 )
 
@@ -73,11 +74,18 @@ type Config struct {
 	// automatic persisted queries are on.
 	PersistedOnly bool
 	Manifest      persisted.Manifest
+	// PersistedQueryMaxBytes bounds a query registered as an automatic
+	// persisted query (PERSISTED_QUERY_MAX_KB).
+	PersistedQueryMaxBytes int
 
 	// Limits bound each operation: depth, aliases, predicted upstream calls
 	// and upstream calls actually sent (MAX_QUERY_DEPTH, MAX_QUERY_ALIASES,
 	// MAX_QUERY_COMPLEXITY, MAX_UPSTREAM_CALLS).
 	Limits limits.Config
+
+	// MetricsOperationNames bounds the operation names that become metric
+	// labels (METRICS_OPERATION_NAMES).
+	MetricsOperationNames int
 
 	// Introspection enables schema introspection (the IDE's docs need it);
 	// on in demo mode, off otherwise unless INTROSPECTION=true.
@@ -255,6 +263,8 @@ func Load(lookup Lookup) (Config, error) {
 	} else if c.PersistedOnly {
 		r.fail("PERSISTED_OPERATIONS_MANIFEST", "must name the manifest file of allowed operations when PERSISTED_OPERATIONS_ONLY=true")
 	}
+	// Up to the 1 MiB body limit: a larger query could not be sent at all.
+	c.PersistedQueryMaxBytes = r.intRange("PERSISTED_QUERY_MAX_KB", persisted.DefaultMaxBytes>>10, 1, 1024) << 10
 
 	d := limits.Defaults()
 	c.Limits = limits.Config{
@@ -264,6 +274,7 @@ func Load(lookup Lookup) (Config, error) {
 		MaxUpstreamCalls: r.intRange("MAX_UPSTREAM_CALLS", d.MaxUpstreamCalls, 1, 1_000_000),
 	}
 	c.Introspection = r.boolean("INTROSPECTION", c.Demo)
+	c.MetricsOperationNames = r.intRange("METRICS_OPERATION_NAMES", metrics.DefaultOperationNames, 1, 10000)
 
 	c.LogLevel = r.level("LOG_LEVEL")
 	c.LogFormat = r.str("LOG_FORMAT", "json")

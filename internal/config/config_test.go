@@ -30,6 +30,9 @@ func TestDemoDefaults(t *testing.T) {
 	if !c.ResponseCache || c.ResponseCacheBytes != 32<<20 || c.CacheLocalBytes != 64<<20 {
 		t.Fatalf("in-process cache defaults: %+v", c)
 	}
+	if c.PersistedQueryMaxBytes != 16<<10 {
+		t.Fatalf("persisted query bound %d, want 16 KiB", c.PersistedQueryMaxBytes)
+	}
 }
 
 // TestResponseCacheSetting: RESPONSE_CACHE=false turns the response cache
@@ -132,6 +135,8 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"CORS wildcard", with("CORS_ALLOWED_ORIGINS", "*"), "CORS_ALLOWED_ORIGINS"},
 		{"allow-list without a manifest", with("PERSISTED_OPERATIONS_ONLY", "true"), "PERSISTED_OPERATIONS_MANIFEST"},
 		{"manifest missing", with("PERSISTED_OPERATIONS_MANIFEST", "/nonexistent/"+secret), "PERSISTED_OPERATIONS_MANIFEST"},
+		{"no operation names for metrics", with("METRICS_OPERATION_NAMES", "0"), "METRICS_OPERATION_NAMES"},
+		{"persisted query bound over the body limit", with("PERSISTED_QUERY_MAX_KB", "1025"), "PERSISTED_QUERY_MAX_KB"},
 		{"depth limit zero", with("MAX_QUERY_DEPTH", "0"), "MAX_QUERY_DEPTH"},
 		{"bad auth mode", with("UPSTREAM_AUTH_MODE", secret), "UPSTREAM_AUTH_MODE"},
 		{"CORS origin with a path", with("CORS_ALLOWED_ORIGINS", "https://app.example/"+secret), "CORS_ALLOWED_ORIGINS"},

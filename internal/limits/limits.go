@@ -18,6 +18,7 @@ package limits
 import (
 	"context"
 	"fmt"
+	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -97,9 +98,12 @@ type Extension struct {
 	// measured keeps the measure of operations that no variable changes:
 	// a frontend sends the same few documents again and again (gqlgen's
 	// query cache keeps them parsed, so an operation is the same pointer).
-	// The keys hold their operations, so an address is never reused while
-	// its measure is kept.
-	measured *lru.Cache[*ast.OperationDefinition, Stats]
+	// The keys are weak: a measure never keeps an operation, its document
+	// and the whole text it was parsed from alive after the query cache
+	// dropped it (or never kept it: documents over its size bound), and a
+	// weak pointer to a collected operation never equals one to a new
+	// operation at the same address.
+	measured *lru.Cache[weak.Pointer[ast.OperationDefinition], Stats]
 }
 
 // measuredOperations bounds the measures kept, like gqlgen's query cache.
@@ -113,7 +117,7 @@ var _ interface {
 
 // New returns the extension for cfg (zero fields take Defaults).
 func New(cfg Config) *Extension {
-	measured, _ := lru.New[*ast.OperationDefinition, Stats](measuredOperations) // errors only for a size < 1
+	measured, _ := lru.New[weak.Pointer[ast.OperationDefinition], Stats](measuredOperations) // errors only for a size < 1
 	return &Extension{cfg: cfg.withDefaults(), measured: measured}
 }
 
@@ -143,12 +147,13 @@ func (e *Extension) MutateOperationContext(_ context.Context, opCtx *graphql.Ope
 	if op == nil {
 		return nil // gqlgen refuses it itself
 	}
-	s, ok := e.measured.Get(op)
+	key := weak.Make(op)
+	s, ok := e.measured.Get(key)
 	if !ok {
 		var usedVars bool
 		s, usedVars = measure(opCtx.Doc, op, opCtx.Variables)
 		if !usedVars {
-			e.measured.Add(op, s)
+			e.measured.Add(key, s)
 		}
 	}
 	opCtx.Stats.SetExtension(extensionName, &s)

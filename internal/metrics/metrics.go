@@ -4,14 +4,20 @@
 // own registry, so several in one process (tests) never collide.
 //
 // Labels are bounded on purpose: upstream requests are labelled by route
-// template, never by URL (ids are personal data and unbounded), and
-// operation names are cut to 64 safe characters.
+// template, never by URL (ids are personal data and unbounded), and an
+// operation is labelled by its name only when it ran (it parsed, validated
+// and passed the limits) and its name is one of the manifest's or of the
+// first Options.OperationNames that ran; every other operation is labelled
+// "other". Callers choose operation names, so without that bound each new
+// name, even of a refused operation, made 17 new series.
 package metrics
 
 import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -37,13 +43,44 @@ type Metrics struct {
 	// responseHits is responses{outcome="hit"}.
 	responseHits prometheus.Counter
 	rlRemaining  *prometheus.GaugeVec
+
+	names operationNames
 }
+
+// Options are the bounds of one gateway's metrics.
+type Options struct {
+	// OperationNames bounds the operation names learned as label values
+	// (METRICS_OPERATION_NAMES); 0 takes DefaultOperationNames.
+	OperationNames int
+}
+
+// DefaultOperationNames is how many operation names become label values
+// when Options does not say: a frontend sends tens of distinct operations,
+// rarely more than a hundred, and each name costs up to 3 outcomes × 17
+// series (a counter and a 13-bucket histogram), so 100 names are at most
+// about 5,000 lines of /metrics, however many names callers invent.
+const DefaultOperationNames = 100
+
+// The operation label values that are not names.
+const (
+	// OtherOperation labels operations that did not run (refused before
+	// execution: parse, validation, limits, persisted queries) and those
+	// named after the label values ran out.
+	OtherOperation = "other"
+	// AnonymousOperation labels unnamed operations that ran.
+	AnonymousOperation = "anonymous"
+)
 
 var _ upstream.Recorder = (*Metrics)(nil)
 
 // New returns the metrics of one gateway, with Go and process collectors.
-func New() *Metrics {
+func New(o Options) *Metrics {
+	if o.OperationNames <= 0 {
+		o.OperationNames = DefaultOperationNames
+	}
 	m := &Metrics{
+		names: operationNames{max: o.OperationNames,
+			known: map[string]string{OtherOperation: OtherOperation, AnonymousOperation: AnonymousOperation}},
 		reg: prometheus.NewRegistry(),
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orgraph_graphql_operations_total",
@@ -117,20 +154,74 @@ func (m *Metrics) ResponseCacheLookup(outcome string) {
 }
 
 // Operation counts one operation that took d, as the operations extension
-// does.
-func (m *Metrics) Operation(name, outcome string, d time.Duration) {
-	m.operations.WithLabelValues(name, outcome).Inc()
-	m.opDuration.WithLabelValues(name, outcome).Observe(d.Seconds())
+// does; ran says whether it executed (see the package doc for the label).
+func (m *Metrics) Operation(name, outcome string, ran bool, d time.Duration) {
+	label := OtherOperation
+	if ran {
+		label = m.names.label(name)
+	}
+	m.operations.WithLabelValues(label, outcome).Inc()
+	m.opDuration.WithLabelValues(label, outcome).Observe(d.Seconds())
 }
 
-// OperationCounter is Operation for one name and outcome, with the series
+// OperationCounter is Operation for one operation that ran, with the series
 // looked up once: the response cache keeps one with each stored response.
 func (m *Metrics) OperationCounter(name, outcome string) func(d time.Duration) {
-	count, dur := m.operations.WithLabelValues(name, outcome), m.opDuration.WithLabelValues(name, outcome)
+	label := m.names.label(name)
+	count, dur := m.operations.WithLabelValues(label, outcome), m.opDuration.WithLabelValues(label, outcome)
 	return func(d time.Duration) {
 		count.Inc()
 		dur.Observe(d.Seconds())
 	}
+}
+
+// KnowOperations makes names label values whatever the bound: the
+// operations of the persisted-operations manifest, which the operator chose.
+func (m *Metrics) KnowOperations(names ...string) {
+	m.names.mu.Lock()
+	defer m.names.mu.Unlock()
+	for _, name := range names {
+		name = strings.Clone(operationName(name))
+		m.names.known[name] = name
+	}
+}
+
+// operationNames are the operation names that are label values: the
+// manifest's, and the first max names of operations that ran.
+type operationNames struct {
+	mu sync.RWMutex
+	// known maps each name to its own copy: a name comes from the parsed
+	// document and shares the memory of its whole text (up to 1 MiB),
+	// which a label value kept for the process's life would pin.
+	known   map[string]string
+	learned int
+	max     int
+}
+
+// label is the label value of name, an operation that ran: the name when it
+// is known or there is room to learn it, OtherOperation otherwise.
+func (n *operationNames) label(name string) string {
+	n.mu.RLock()
+	label, known := n.known[name]
+	full := n.learned >= n.max
+	n.mu.RUnlock()
+	if known {
+		return label
+	}
+	if full {
+		return OtherOperation
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if label, known = n.known[name]; !known {
+		if n.learned >= n.max {
+			return OtherOperation
+		}
+		label = strings.Clone(name)
+		n.known[label] = label
+		n.learned++
+	}
+	return label
 }
 
 // RateLimitRemaining implements upstream.Recorder.
@@ -194,19 +285,31 @@ func (m *Metrics) Operations() graphql.HandlerExtension { return operations{m} }
 type operations struct{ m *Metrics }
 
 var (
-	_ graphql.HandlerExtension    = operations{}
-	_ graphql.ResponseInterceptor = operations{}
+	_ graphql.HandlerExtension     = operations{}
+	_ graphql.OperationInterceptor = operations{}
+	_ graphql.ResponseInterceptor  = operations{}
 )
+
+// ranStats marks, in an operation's stats, that it was dispatched: gqlgen
+// dispatches only operations that parsed, validated and passed every
+// operation-context check (the limits). Refused ones reach InterceptResponse
+// too, without it.
+const ranStats = "MetricsRan"
 
 func (operations) ExtensionName() string                   { return "Metrics" }
 func (operations) Validate(graphql.ExecutableSchema) error { return nil }
+func (operations) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	graphql.GetOperationContext(ctx).Stats.SetExtension(ranStats, true)
+	return next(ctx)
+}
 func (o operations) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if !graphql.HasOperationContext(ctx) {
 		return resp
 	}
 	oc := graphql.GetOperationContext(ctx)
-	o.m.Operation(OperationName(ctx), Outcome(resp), time.Since(oc.Stats.OperationStart))
+	ran, _ := oc.Stats.GetExtension(ranStats).(bool)
+	o.m.Operation(OperationName(ctx), Outcome(resp), ran, time.Since(oc.Stats.OperationStart))
 	return resp
 }
 
@@ -238,7 +341,7 @@ func OperationName(ctx context.Context) string {
 // [A-Za-z0-9_] (GraphQL names are that already), "anonymous" without one.
 func operationName(name string) string {
 	if name == "" {
-		return "anonymous"
+		return AnonymousOperation
 	}
 	if len(name) > 64 {
 		name = name[:64]

@@ -13,22 +13,31 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/redis/go-redis/v9"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// Store keeps APQ queries by hash: an in-process LRU in front of Redis
-// (optional). It implements gqlgen's graphql.Cache[string].
+// Store keeps APQ queries by hash: an in-process LRU, bounded in entries
+// and in bytes, in front of Redis (optional). It keeps only queries of at
+// most MaxBytes: the APQ extension refuses larger ones before they reach it,
+// and a larger entry found in Redis (stored by an older gateway) is treated
+// as unknown, so its client registers it again and is refused.
 type Store struct {
-	local  *lru.Cache[string, string]
-	rdb    redis.UniversalClient
-	prefix string
+	rdb      redis.UniversalClient
+	prefix   string
+	maxBytes int
+
+	mu         sync.Mutex
+	local      *simplelru.LRU[string, string]
+	localBytes int // of the hashes and queries in local
 }
 
 // queryTTL is how long Redis keeps a registered query unused: clients
@@ -40,15 +49,46 @@ const queryTTL = 24 * time.Hour
 // sends its query once more.
 const redisTimeout = 100 * time.Millisecond
 
-// NewStore returns a store; rdb nil keeps queries in-process only.
-func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	local, _ := lru.New[string, string](1000)
-	return &Store{local: local, rdb: rdb, prefix: prefix + "apq:"}
+// DefaultMaxBytes is the largest query registered when no bound is given
+// (PERSISTED_QUERY_MAX_KB): 16 KiB. The gateway's own documents are under
+// 400 bytes (the IDE's example 365, the load driver's largest 250), and the
+// whole schema without its descriptions is about 4 KiB, more than a
+// document selecting each of its fields once; 16 KiB leaves room for
+// generated clients' fragments and whitespace. A larger query is not one a
+// frontend sends again and again, which is all APQ saves work for.
+const DefaultMaxBytes = 16 << 10
+
+// The in-process tier's bounds: localEntries queries and localBytes bytes,
+// whichever is reached first. A frontend's operations are tens to hundreds
+// of 0.5–5 KiB documents, so 4 MiB holds all of them with room to spare,
+// and no caller can make the tier hold more, whatever it registers.
+const (
+	localEntries = 1000
+	localBytes   = 4 << 20
+)
+
+// NewStore returns a store of queries of at most maxBytes (<= 0:
+// DefaultMaxBytes); rdb nil keeps them in-process only.
+func NewStore(rdb redis.UniversalClient, prefix string, maxBytes int) *Store {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	s := &Store{rdb: rdb, prefix: prefix + "apq:", maxBytes: maxBytes}
+	s.local, _ = simplelru.NewLRU(localEntries, func(hash, query string) { // errors only for a size < 1
+		s.localBytes -= len(hash) + len(query)
+	})
+	return s
 }
+
+// MaxBytes is the largest query the store keeps.
+func (s *Store) MaxBytes() int { return s.maxBytes }
 
 // Get returns the query registered under hash.
 func (s *Store) Get(ctx context.Context, hash string) (string, bool) {
-	if q, ok := s.local.Get(hash); ok {
+	s.mu.Lock()
+	q, ok := s.local.Get(hash)
+	s.mu.Unlock()
+	if ok {
 		return q, true
 	}
 	if s.rdb == nil {
@@ -57,22 +97,42 @@ func (s *Store) Get(ctx context.Context, hash string) (string, bool) {
 	rctx, cancel := context.WithTimeout(ctx, redisTimeout)
 	defer cancel()
 	q, err := s.rdb.Get(rctx, s.prefix+hash).Result()
-	if err != nil {
+	if err != nil || len(q) > s.maxBytes {
 		return "", false
 	}
-	s.local.Add(hash, q)
+	s.addLocal(hash, q)
 	return q, true
 }
 
-// Add registers query under hash (gqlgen has checked that they match).
+// Add registers query under hash: the caller has checked that they match,
+// and that the query parsed, validated and is within the operation limits.
+// A query over MaxBytes is not kept.
 func (s *Store) Add(ctx context.Context, hash, query string) {
-	s.local.Add(hash, query)
+	if len(query) > s.maxBytes {
+		return
+	}
+	s.addLocal(hash, query)
 	if s.rdb == nil {
 		return
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
 	defer cancel()
 	_ = s.rdb.Set(rctx, s.prefix+hash, query, queryTTL).Err()
+}
+
+// addLocal keeps query in the in-process tier, evicting the least recently
+// used queries until the tier is within localBytes again.
+func (s *Store) addLocal(hash, query string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.local.Contains(hash) { // a hash names one text: nothing changes
+		return
+	}
+	s.local.Add(hash, query) // may evict the oldest entry, which subtracts its bytes
+	s.localBytes += len(hash) + len(query)
+	for s.localBytes > localBytes {
+		s.local.RemoveOldest()
+	}
 }
 
 // Manifest is the allow-list: sha256 (hex) of each operation's text → text.
@@ -112,6 +172,24 @@ func LoadManifest(path string) (Manifest, error) {
 	return m, nil
 }
 
+// OperationNames are the names of the manifest's operations (for metric
+// labels); a body that does not parse names none.
+func (m Manifest) OperationNames() []string {
+	var names []string
+	for _, body := range m {
+		doc, err := parser.ParseQuery(&ast.Source{Input: body})
+		if err != nil {
+			continue
+		}
+		for _, op := range doc.Operations {
+			if op.Name != "" {
+				names = append(names, op.Name)
+			}
+		}
+	}
+	return names
+}
+
 // Hash is the APQ hash of a query: hex sha256.
 func Hash(query string) string {
 	sum := sha256.Sum256([]byte(query))
@@ -126,6 +204,7 @@ func init() {
 	// field error.
 	errcode.RegisterErrorType(NotAllowed, errcode.KindProtocol)
 	errcode.RegisterErrorType(Invalid, errcode.KindProtocol)
+	errcode.RegisterErrorType(TooLarge, errcode.KindProtocol)
 }
 
 // AllowList is the gqlgen extension of PERSISTED_OPERATIONS_ONLY=true: an
@@ -168,29 +247,104 @@ func (a AllowList) MutateOperationParameters(_ context.Context, p *graphql.RawPa
 // match its query, an unknown version).
 const Invalid = "PERSISTED_QUERY_INVALID"
 
-// APQ is gqlgen's automatic persisted queries over a Store, with a code on
-// every refusal: gqlgen's own leaves some (a hash that does not match its
-// query) without one.
+// TooLarge is the extensions.code of a query sent for registration that is
+// longer than the store keeps (PERSISTED_QUERY_MAX_KB).
+const TooLarge = "PERSISTED_QUERY_TOO_LARGE"
+
+// NotFound is the extensions.code of a hash the gateway does not know; the
+// message is "PersistedQueryNotFound", which Apollo's clients match on to
+// send the query text.
+const NotFound = "PERSISTED_QUERY_NOT_FOUND"
+
+// APQ is automatic persisted queries over a Store. Unlike gqlgen's
+// extension, which stores a query before it is parsed, it registers a query
+// only once it parsed, validated and passed the operation limits, and only
+// when it is at most the store's MaxBytes; every refusal has a code.
 type APQ struct{ Store *Store }
 
 var (
 	_ graphql.HandlerExtension          = APQ{}
 	_ graphql.OperationParameterMutator = APQ{}
+	_ graphql.OperationInterceptor      = APQ{}
 )
 
 // ExtensionName names the extension.
 func (APQ) ExtensionName() string { return "AutomaticPersistedQuery" }
 
 // Validate accepts any schema.
-func (a APQ) Validate(s graphql.ExecutableSchema) error {
-	return extension.AutomaticPersistedQuery{Cache: a.Store}.Validate(s)
+func (a APQ) Validate(graphql.ExecutableSchema) error {
+	if a.Store == nil {
+		return errors.New("APQ needs a Store")
+	}
+	return nil
 }
 
-// MutateOperationParameters looks the query up by hash, or registers it.
+// registration is a query waiting to be registered under its hash once its
+// operation is about to run; it rides in the operation's stats.
+type registration struct{ hash, query string }
+
+const registrationStats = "PersistedQueryRegistration"
+
+// MutateOperationParameters looks the query up by hash, or checks the query
+// sent with its hash and notes it for registration (InterceptOperation).
 func (a APQ) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
-	err := extension.AutomaticPersistedQuery{Cache: a.Store}.MutateOperationParameters(ctx, p)
-	if err != nil && err.Extensions["code"] == nil {
-		errcode.Set(err, Invalid)
+	raw, ok := p.Extensions["persistedQuery"]
+	if !ok || raw == nil {
+		return nil
 	}
+	ext, _ := raw.(map[string]any)
+	hash, _ := ext["sha256Hash"].(string)
+	if ext == nil || !isVersion1(ext["version"]) {
+		return coded(Invalid, "unsupported APQ version: extensions.persistedQuery needs version 1 and a sha256Hash")
+	}
+	if p.Query == "" {
+		q, ok := a.Store.Get(ctx, hash)
+		if !ok {
+			return coded(NotFound, "PersistedQueryNotFound")
+		}
+		p.Query = q
+		return nil
+	}
+	if len(p.Query) > a.Store.MaxBytes() {
+		err := coded(TooLarge, fmt.Sprintf("the query is %d bytes, more than the %d a persisted query may have; send it without extensions.persistedQuery",
+			len(p.Query), a.Store.MaxBytes()))
+		err.Extensions["limit"] = map[string]any{"name": "persistedQueryBytes", "max": a.Store.MaxBytes(), "actual": len(p.Query)}
+		return err
+	}
+	if Hash(p.Query) != hash {
+		return coded(Invalid, "provided APQ hash does not match query")
+	}
+	graphql.GetOperationContext(ctx).Stats.SetExtension(registrationStats, registration{hash: hash, query: p.Query})
+	return nil
+}
+
+// InterceptOperation registers the query the operation was sent with. It
+// runs only for an operation that is about to execute: gqlgen has parsed
+// and validated it, and every operation-context check (the limits) passed.
+func (a APQ) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if r, ok := graphql.GetOperationContext(ctx).Stats.GetExtension(registrationStats).(registration); ok {
+		a.Store.Add(ctx, r.hash, r.query)
+	}
+	return next(ctx)
+}
+
+// isVersion1 reports whether v, a decoded JSON number, is 1.
+func isVersion1(v any) bool {
+	switch n := v.(type) {
+	case json.Number:
+		return n.String() == "1"
+	case float64:
+		return n == 1
+	case int:
+		return n == 1
+	case int64:
+		return n == 1
+	}
+	return false
+}
+
+func coded(code, msg string) *gqlerror.Error {
+	err := gqlerror.Errorf("%s", msg)
+	errcode.Set(err, code)
 	return err
 }

@@ -1,6 +1,8 @@
 package persisted
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,5 +41,29 @@ func TestLoadManifest(t *testing.T) {
 	}
 	if _, err := LoadManifest(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Fatal("a missing file must fail")
+	}
+}
+
+// TestStoreLocalTierIsBoundedInBytes: however many distinct queries of the
+// largest size are registered, the in-process tier keeps at most localBytes
+// of them, and the most recent are still there.
+func TestStoreLocalTierIsBoundedInBytes(t *testing.T) {
+	s := NewStore(nil, "", DefaultMaxBytes)
+	var last string
+	for i := range 2 * localBytes / DefaultMaxBytes {
+		q := fmt.Sprintf("query Q%d { __typename }", i)
+		last = q + strings.Repeat(" ", DefaultMaxBytes-len(q))
+		s.Add(context.Background(), Hash(last), last)
+	}
+	if s.localBytes > localBytes || s.local.Len() == 0 {
+		t.Fatalf("in-process tier holds %d bytes in %d entries, bound %d", s.localBytes, s.local.Len(), localBytes)
+	}
+	if q, ok := s.Get(context.Background(), Hash(last)); !ok || q != last {
+		t.Fatal("the latest query is gone")
+	}
+	tooLarge := strings.Repeat(" ", DefaultMaxBytes+1)
+	s.Add(context.Background(), Hash(tooLarge), tooLarge)
+	if _, ok := s.Get(context.Background(), Hash(tooLarge)); ok {
+		t.Fatal("a query over the bound was kept")
 	}
 }

@@ -128,7 +128,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Prefix: cfg.RedisKeyPrefix,
 		Logger: log,
 	})
-	m := metrics.New()
+	m := metrics.New(metrics.Options{OperationNames: cfg.MetricsOperationNames})
 	m.WatchGovernor(governor)
 	if rdb != nil {
 		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() })
@@ -172,7 +172,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		ForwardTokens:           cfg.UpstreamAuthMode == config.AuthModeForward,
 		Metrics:                 m,
 		Tracer:                  tp,
-		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix),
+		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix, cfg.PersistedQueryMaxBytes),
 		ResponseCache:           whole,
 		ResponseCacheTTL:        cfg.CacheTTL,
 		CoalesceResponses:       cfg.ResponseCoalescing,

@@ -41,6 +41,27 @@ const MaxBodyBytes = 1 << 20
 // frontend's fixed set of queries is parsed once.
 const queryCacheSize = 1000
 
+// queryCache is gqlgen's cache of parsed and validated documents, keyed by
+// their text, that keeps only documents of at most max bytes (the largest
+// persisted query, PERSISTED_QUERY_MAX_KB): a frontend's documents are small
+// and sent again and again, while a caller sending distinct 1 MiB documents
+// made the gateway keep 1,000 of them (200 took its RSS to 272 MiB). Larger
+// documents are parsed each time they come.
+type queryCache struct {
+	max int
+	lru *lru.LRU[*ast.QueryDocument]
+}
+
+func (c queryCache) Get(ctx context.Context, query string) (*ast.QueryDocument, bool) {
+	return c.lru.Get(ctx, query)
+}
+
+func (c queryCache) Add(ctx context.Context, query string, doc *ast.QueryDocument) {
+	if len(query) <= c.max {
+		c.lru.Add(ctx, query, doc)
+	}
+}
+
 // HandlerOptions are what the HTTP handler needs.
 type HandlerOptions struct {
 	Upstreams               loaders.Upstreams
@@ -105,7 +126,11 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(queryGET{})
 	gql.AddTransport(jsonPOST{})
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	store := o.PersistedQueries
+	if store == nil {
+		store = persisted.NewStore(nil, "", 0)
+	}
+	gql.SetQueryCache(queryCache{max: store.MaxBytes(), lru: lru.New[*ast.QueryDocument](queryCacheSize)})
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	}
@@ -114,11 +139,10 @@ func NewHandler(o HandlerOptions) http.Handler {
 	// context from here down to the upstream client.
 	if o.AllowList != nil {
 		gql.Use(persisted.AllowList{Manifest: o.AllowList})
-	} else {
-		store := o.PersistedQueries
-		if store == nil {
-			store = persisted.NewStore(nil, "")
+		if o.Metrics != nil {
+			o.Metrics.KnowOperations(o.AllowList.OperationNames()...)
 		}
+	} else {
 		gql.Use(persisted.APQ{Store: store})
 	}
 	gql.Use(limits.New(o.Limits))

@@ -1,8 +1,12 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -129,4 +134,112 @@ func matches(m *dto.Metric, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestOperationLabelsAreBounded: callers choose operation names, so only
+// names of operations that ran become label values, at most
+// METRICS_OPERATION_NAMES of them; refused operations and the names after
+// the bound share "other". 300 distinct names, each sent once succeeding
+// and once failing validation (named in operationName too), leave /metrics
+// a bounded number of lines.
+func TestOperationLabelsAreBounded(t *testing.T) {
+	const bound = 20
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{},
+		map[string]string{"METRICS_OPERATION_NAMES": strconv.Itoa(bound)})
+	for i := range 300 {
+		if r := gw.Query(t, fmt.Sprintf(`query Ok%d { __typename }`, i), nil); len(r.Errors) > 0 {
+			t.Fatalf("ok: %s", r.Raw)
+		}
+		bad := mustJSON(map[string]any{"query": fmt.Sprintf(`query Bad%d { nosuchfield }`, i), "operationName": fmt.Sprintf("Bad%d", i)})
+		if e := gw.Post(t, "application/json", bad).OnlyError(t); e.Code() != "GRAPHQL_VALIDATION_FAILED" {
+			t.Fatalf("bad: %s", e.Code())
+		}
+	}
+	gw.Query(t, `{ __typename }`, nil)
+
+	families := scrape(t, gw)
+	labels := map[string]bool{}
+	for _, name := range []string{"orgraph_graphql_operations_total", "orgraph_graphql_operation_duration_seconds"} {
+		for _, m := range families[name].GetMetric() {
+			for _, l := range m.Label {
+				if l.GetName() == "operation" {
+					labels[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	// The first names that ran, "other" and "anonymous": no name of a
+	// refused operation.
+	if len(labels) != bound+2 || !labels["Ok0"] || !labels["Ok19"] || labels["Ok20"] || !labels["other"] || !labels["anonymous"] || labels["Bad0"] {
+		t.Fatalf("%d operation label values: %v", len(labels), labels)
+	}
+	if v := seriesValue(families["orgraph_graphql_operations_total"], map[string]string{"operation": "other", "outcome": "error"}); v != 300 {
+		t.Errorf("refused operations counted as other: %v, want 300", v)
+	}
+	if v := seriesValue(families["orgraph_graphql_operations_total"], map[string]string{"operation": "other", "outcome": "ok"}); v != 300-bound {
+		t.Errorf("names after the bound counted as other: %v, want %d", v, 300-bound)
+	}
+	// 22 label values, one outcome each but "other" with two: 23 counter
+	// lines and 23 histograms of 16 lines (13 buckets, +Inf, sum, count).
+	lines := 0
+	for _, l := range strings.Split(scrapeText(t, gw), "\n") {
+		if strings.HasPrefix(l, "orgraph_graphql_operation") {
+			lines++
+		}
+	}
+	if want := (bound + 3) * 17; lines != want {
+		t.Errorf("%d lines of operation series, want %d", lines, want)
+	}
+}
+
+func scrapeText(t *testing.T, gw *testutil.Gateway) string {
+	t.Helper()
+	resp, err := http.Get(gw.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
+	}
+	return string(raw)
+}
+
+func scrape(t *testing.T, gw *testutil.Gateway) map[string]*dto.MetricFamily {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(scrapeText(t, gw)))
+	if err != nil {
+		t.Fatalf("/metrics is not the Prometheus text format: %v", err)
+	}
+	return families
+}
+
+// TestManifestOperationsAreLabelled: the operations of the
+// persisted-operations manifest keep their names as label values whatever
+// METRICS_OPERATION_NAMES says: the operator chose them.
+func TestManifestOperationsAreLabelled(t *testing.T) {
+	ops := []string{`query First { __typename }`, `query Second { __typename }`}
+	manifest := map[string]string{}
+	for _, op := range ops {
+		manifest[persisted.Hash(op)] = op
+	}
+	path := filepath.Join(t.TempDir(), "manifest.json")
+	if err := os.WriteFile(path, mustJSON(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{
+		"PERSISTED_OPERATIONS_ONLY": "true", "PERSISTED_OPERATIONS_MANIFEST": path, "METRICS_OPERATION_NAMES": "1"})
+	for _, op := range ops {
+		if r := gw.Query(t, op, nil); len(r.Errors) > 0 {
+			t.Fatalf("%s: %s", op, r.Raw)
+		}
+	}
+	f := scrape(t, gw)["orgraph_graphql_operations_total"]
+	for _, name := range []string{"First", "Second"} {
+		if seriesValue(f, map[string]string{"operation": name, "outcome": "ok"}) != 1 {
+			t.Errorf("no series for manifest operation %s", name)
+		}
+	}
 }

@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/orgraph/orgraph/internal/persisted"
@@ -94,4 +96,48 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// TestRefusedRegistrationStoresNothing: a query sent for registration is
+// kept only once it parsed, validated and passed the operation limits, and
+// only up to PERSISTED_QUERY_MAX_KB. Each refusal has its code, and neither
+// Redis nor the in-process tier keeps anything: the hash alone is still
+// unknown afterwards, here and on another replica.
+func TestRefusedRegistrationStoresNothing(t *testing.T) {
+	redisEnv, rdb := redistest.Env(t)
+	_, base := testutil.StartSimulator(t, upstreamsim.Config{})
+	env := with(testutil.UpstreamEnv(base), redisEnv)
+	a, b := testutil.StartGateway(t, env), testutil.StartGateway(t, env)
+	deep := `query Deep { organization(id: "` + hogwartsID + `") ` + strings.Repeat(`{ members { nodes { organizations `, 4) +
+		`{ id }` + strings.Repeat(` } } }`, 4) + ` }`
+	tests := []struct {
+		name, query, code string
+	}{
+		// ~900 KB of text that is not GraphQL: refused before it is parsed.
+		{"huge garbage", strings.Repeat("x", 900<<10), persisted.TooLarge},
+		// A valid operation, padded past the bound.
+		{"valid but too large", `query Padded { organization(id: "` + hogwartsID + `") { name } }` + strings.Repeat(" ", 17<<10), persisted.TooLarge},
+		{"does not parse", `query Broken { organization(id: "x") { name `, "GRAPHQL_PARSE_FAILED"},
+		{"does not validate", `query Unknown { organization(id: "` + hogwartsID + `") { nosuchfield } }`, "GRAPHQL_VALIDATION_FAILED"},
+		{"over the operation limits", deep, "BAD_USER_INPUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if e := persistedRequest(t, a, tt.query, true).OnlyError(t); e.Code() != tt.code {
+				t.Fatalf("register: code %s (%.200s), want %s", e.Code(), e.Message, tt.code)
+			}
+			for name, gw := range map[string]*testutil.Gateway{"same replica": a, "other replica": b} {
+				if e := persistedRequest(t, gw, tt.query, false).OnlyError(t); e.Code() != "PERSISTED_QUERY_NOT_FOUND" || e.Message != "PersistedQueryNotFound" {
+					t.Fatalf("%s, hash only: %s %.200s", name, e.Code(), e.Message)
+				}
+			}
+		})
+	}
+	keys, err := rdb.Keys(context.Background(), redisEnv["REDIS_KEY_PREFIX"]+"apq:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Fatalf("refused registrations left %d keys in Redis", len(keys))
+	}
 }

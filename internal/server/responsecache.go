@@ -138,7 +138,9 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !info.storable || rec.status != http.StatusOK || rec.body == nil {
 		return
 	}
-	e = &respcache.Entry{Body: rec.body, Operation: info.operation,
+	// The operation name is a view of the request's whole document: a copy
+	// keeps only the name alive.
+	e = &respcache.Entry{Body: rec.body, Operation: strings.Clone(info.operation),
 		ContentLength: []string{strconv.Itoa(len(rec.body))}}
 	if rc.m != nil {
 		e.Count = rc.m.OperationCounter(info.operation, "ok")
