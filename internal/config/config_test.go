@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orgraph/orgraph/internal/limits"
 )
 
 func lookup(env map[string]string) Lookup {
@@ -29,6 +31,9 @@ func TestDemoDefaults(t *testing.T) {
 	}
 	if !c.ResponseCache || c.ResponseCacheBytes != 32<<20 || c.CacheLocalBytes != 64<<20 {
 		t.Fatalf("in-process cache defaults: %+v", c)
+	}
+	if c.Limits != limits.Defaults() {
+		t.Fatalf("limits %+v, want the defaults %+v", c.Limits, limits.Defaults())
 	}
 }
 
@@ -133,6 +138,8 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"allow-list without a manifest", with("PERSISTED_OPERATIONS_ONLY", "true"), "PERSISTED_OPERATIONS_MANIFEST"},
 		{"manifest missing", with("PERSISTED_OPERATIONS_MANIFEST", "/nonexistent/"+secret), "PERSISTED_OPERATIONS_MANIFEST"},
 		{"depth limit zero", with("MAX_QUERY_DEPTH", "0"), "MAX_QUERY_DEPTH"},
+		{"token limit zero", with("MAX_QUERY_TOKENS", "0"), "MAX_QUERY_TOKENS"},
+		{"field limit not a number", with("MAX_QUERY_FIELDS", secret), "MAX_QUERY_FIELDS"},
 		{"bad auth mode", with("UPSTREAM_AUTH_MODE", secret), "UPSTREAM_AUTH_MODE"},
 		{"CORS origin with a path", with("CORS_ALLOWED_ORIGINS", "https://app.example/"+secret), "CORS_ALLOWED_ORIGINS"},
 		{"bad log level", with("LOG_LEVEL", secret), "LOG_LEVEL"},
