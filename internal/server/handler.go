@@ -105,11 +105,14 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(queryGET{})
 	gql.AddTransport(jsonPOST{})
-	gql.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	queries := lru.New[*ast.QueryDocument](queryCacheSize)
+	gql.SetQueryCache(queries)
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	}
-	// Depth, aliases and predicted cost are checked after validation and
+	// A new document's tokens and fields are checked before it is parsed
+	// (after the persisted queries, so the document a hash stands for is
+	// bounded too); depth, aliases and predicted cost after validation and
 	// before execution; the operation's upstream-call budget rides on its
 	// context from here down to the upstream client.
 	if o.AllowList != nil {
@@ -121,7 +124,9 @@ func NewHandler(o HandlerOptions) http.Handler {
 		}
 		gql.Use(persisted.APQ{Store: store})
 	}
-	gql.Use(limits.New(o.Limits))
+	lim := limits.New(o.Limits)
+	lim.UseQueryCache(queries)
+	gql.Use(lim)
 	if o.Metrics != nil {
 		gql.Use(o.Metrics.Operations())
 	}
