@@ -124,6 +124,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 		}
 		gql.Use(persisted.APQ{Store: store})
 	}
+	gql.Use(strictVariables{}) // before the limits, which read page sizes from variables
 	lim := limits.New(o.Limits)
 	lim.UseQueryCache(queries)
 	gql.Use(lim)
