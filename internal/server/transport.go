@@ -71,9 +71,10 @@ func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	if err == nil {
 		// One JSON value and nothing after it but white space.
 		if _, extra := dec.Token(); extra != io.EOF {
-			err = extra
-			if err == nil {
-				err = errTrailingData
+			err = errTrailingData
+			var tooLarge *http.MaxBytesError
+			if errors.As(extra, &tooLarge) {
+				err = extra
 			}
 		}
 	}
