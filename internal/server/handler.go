@@ -110,11 +110,15 @@ func NewHandler(o HandlerOptions) http.Handler {
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	}
-	// A new document's tokens and fields are checked before it is parsed
-	// (after the persisted queries, so the document a hash stands for is
-	// bounded too); depth, aliases and predicted cost after validation and
-	// before execution; the operation's upstream-call budget rides on its
-	// context from here down to the upstream client.
+	// A new document's tokens and fields are checked before it is parsed,
+	// and before the persisted queries register it: a hash stands for a
+	// document that passed. Depth, aliases and predicted cost are checked
+	// after validation and before execution; the operation's upstream-call
+	// budget rides on its context from here down to the upstream client.
+	gql.Use(strictVariables{}) // before the limits, which read page sizes from variables
+	lim := limits.New(o.Limits)
+	lim.UseQueryCache(queries)
+	gql.Use(lim)
 	if o.AllowList != nil {
 		gql.Use(persisted.AllowList{Manifest: o.AllowList})
 	} else {
@@ -124,10 +128,6 @@ func NewHandler(o HandlerOptions) http.Handler {
 		}
 		gql.Use(persisted.APQ{Store: store})
 	}
-	gql.Use(strictVariables{}) // before the limits, which read page sizes from variables
-	lim := limits.New(o.Limits)
-	lim.UseQueryCache(queries)
-	gql.Use(lim)
 	if o.Metrics != nil {
 		gql.Use(o.Metrics.Operations())
 	}
