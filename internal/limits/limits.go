@@ -14,7 +14,9 @@
 // error on the path of each field it stopped, and the rest of the response
 // still comes back.
 //
-// Wiring, in the gqlgen handler: gql.Use(limits.New(cfg)).
+// Wiring, in the gqlgen handler, before the persisted queries (so that a
+// refused document is never registered): e := limits.New(cfg);
+// e.UseQueryCache(queryCache); gql.Use(e).
 package limits
 
 import (
