@@ -83,3 +83,47 @@ func TestDocumentLimitsSkipParsedDocuments(t *testing.T) {
 		t.Fatalf("cached, refused: %v", err)
 	}
 }
+
+// graphiQLIntrospection is the introspection query the IDE's GraphiQL
+// (3.9.0, internal/ide/assets) sends, with both options it may turn on:
+// the schema's description and deprecated input values.
+func graphiQLIntrospection() string {
+	typeRef := "kind name"
+	for range 9 {
+		typeRef = "kind name ofType { " + typeRef + " }"
+	}
+	return `query IntrospectionQuery {
+  __schema {
+    description
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+fragment TypeRef on __Type { ` + typeRef + ` }`
+}
+
+// TestGraphiQLIntrospectionPasses: the IDE's docs stay within the default
+// document and operation limits (the browser test runs it for real where a
+// Chromium is installed).
+func TestGraphiQLIntrospectionPasses(t *testing.T) {
+	ext := limits.New(limits.Config{})
+	q := graphiQLIntrospection()
+	if err := ext.MutateOperationParameters(context.Background(), &graphql.RawParams{Query: q}); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if err := ext.MutateOperationContext(context.Background(), operation(t, q, nil)); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+}
