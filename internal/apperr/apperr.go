@@ -15,6 +15,7 @@ import (
 	"math"
 	"runtime/debug"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -63,6 +64,9 @@ func BadInput(format string, args ...any) *Error {
 // Names of the limits on what one operation may ask for (internal/limits),
 // as extensions.limit.name shows them.
 const (
+	LimitTokens        = "tokens"
+	LimitFields        = "fields"
+	LimitNameLength    = "nameLength"
 	LimitDepth         = "depth"
 	LimitAliases       = "aliases"
 	LimitComplexity    = "complexity"
@@ -84,6 +88,7 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if gqlErr.Err == nil && !hasCause(err) {
 			// Parse and validation errors made by gqlgen itself: their
 			// messages describe the document, and they carry their own code.
+			gqlErr.Message = shorten(gqlErr.Message)
 			return gqlErr
 		}
 		code, msg, ext := classify(err)
@@ -105,6 +110,28 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gqlErr
 	}
+}
+
+// maxMessage bounds the messages of gqlgen's own errors, which quote the
+// document, the variables and the operation name: a long input is cut, never
+// echoed whole. The longest ordinary message, a nested field conflict, is
+// about 200 bytes.
+const maxMessage = 300
+
+// shorten returns msg, or, when it is longer than maxMessage bytes, its
+// start and end around "…": the middle of a message is where it quotes.
+func shorten(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	head, tail := 200, len(msg)-80
+	for head > 0 && !utf8.RuneStart(msg[head]) {
+		head--
+	}
+	for tail < len(msg) && !utf8.RuneStart(msg[tail]) {
+		tail++
+	}
+	return msg[:head] + "…" + msg[tail:]
 }
 
 func hasCause(err error) bool {

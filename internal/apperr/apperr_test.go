@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/orgraph/orgraph/internal/upstream"
 )
@@ -100,5 +102,21 @@ func TestCallBudgetIsBadUserInputNamingTheLimit(t *testing.T) {
 	}
 	if logs != "" {
 		t.Fatalf("a caller's oversized query was logged as a failure: %s", logs)
+	}
+}
+
+// TestLongMessagesOfGqlgenAreCut: gqlgen's own messages quote the request;
+// one over 300 bytes keeps its start and its end (where the message says
+// what is wrong) and loses the middle, on a rune boundary. Short ones stay.
+func TestLongMessagesOfGqlgenAreCut(t *testing.T) {
+	short := `Cannot query field "nope" on type "Query".`
+	if _, msg, _, _ := present(t, gqlerror.Errorf("%s", short)); msg != short {
+		t.Fatalf("%q, want it unchanged", msg)
+	}
+	long := "operation " + strings.Repeat("é", 50000) + "MARKER" + strings.Repeat("é", 50000) + " not found"
+	_, msg, _, _ := present(t, gqlerror.Errorf("%s", long))
+	if len(msg) > 300 || !strings.HasPrefix(msg, "operation éé") || !strings.HasSuffix(msg, "éé not found") ||
+		!strings.Contains(msg, "…") || strings.Contains(msg, "MARKER") || !utf8.ValidString(msg) {
+		t.Fatalf("%d bytes: %q", len(msg), msg)
 	}
 }

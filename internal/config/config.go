@@ -78,8 +78,9 @@ type Config struct {
 	// persisted query (PERSISTED_QUERY_MAX_KB).
 	PersistedQueryMaxBytes int
 
-	// Limits bound each operation: depth, aliases, predicted upstream calls
-	// and upstream calls actually sent (MAX_QUERY_DEPTH, MAX_QUERY_ALIASES,
+	// Limits bound each document and operation: tokens, fields, depth,
+	// aliases, predicted upstream calls and upstream calls actually sent
+	// (MAX_QUERY_TOKENS, MAX_QUERY_FIELDS, MAX_QUERY_DEPTH, MAX_QUERY_ALIASES,
 	// MAX_QUERY_COMPLEXITY, MAX_UPSTREAM_CALLS).
 	Limits limits.Config
 
@@ -268,6 +269,8 @@ func Load(lookup Lookup) (Config, error) {
 
 	d := limits.Defaults()
 	c.Limits = limits.Config{
+		MaxTokens:        r.intRange("MAX_QUERY_TOKENS", d.MaxTokens, 1, 1_000_000),
+		MaxFields:        r.intRange("MAX_QUERY_FIELDS", d.MaxFields, 1, 1_000_000),
 		MaxDepth:         r.intRange("MAX_QUERY_DEPTH", d.MaxDepth, 1, 1000),
 		MaxAliases:       r.intRange("MAX_QUERY_ALIASES", d.MaxAliases, 1, 10000),
 		MaxComplexity:    r.intRange("MAX_QUERY_COMPLEXITY", d.MaxComplexity, 1, 1_000_000),

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orgraph/orgraph/internal/limits"
 )
 
 func lookup(env map[string]string) Lookup {
@@ -32,6 +34,9 @@ func TestDemoDefaults(t *testing.T) {
 	}
 	if c.PersistedQueryMaxBytes != 16<<10 {
 		t.Fatalf("persisted query bound %d, want 16 KiB", c.PersistedQueryMaxBytes)
+	}
+	if c.Limits != limits.Defaults() {
+		t.Fatalf("limits %+v, want the defaults %+v", c.Limits, limits.Defaults())
 	}
 }
 
@@ -138,6 +143,8 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"no operation names for metrics", with("METRICS_OPERATION_NAMES", "0"), "METRICS_OPERATION_NAMES"},
 		{"persisted query bound over the body limit", with("PERSISTED_QUERY_MAX_KB", "1025"), "PERSISTED_QUERY_MAX_KB"},
 		{"depth limit zero", with("MAX_QUERY_DEPTH", "0"), "MAX_QUERY_DEPTH"},
+		{"token limit zero", with("MAX_QUERY_TOKENS", "0"), "MAX_QUERY_TOKENS"},
+		{"field limit not a number", with("MAX_QUERY_FIELDS", secret), "MAX_QUERY_FIELDS"},
 		{"bad auth mode", with("UPSTREAM_AUTH_MODE", secret), "UPSTREAM_AUTH_MODE"},
 		{"CORS origin with a path", with("CORS_ALLOWED_ORIGINS", "https://app.example/"+secret), "CORS_ALLOWED_ORIGINS"},
 		{"bad log level", with("LOG_LEVEL", secret), "LOG_LEVEL"},

@@ -1,18 +1,22 @@
 // Package limits refuses operations that ask for too much, before they run:
-// too deep, too many aliases, or too many upstream calls by the cost model in
-// cost.go. It also puts a per-operation budget of upstream calls on the
-// context the operation runs under, which internal/upstream enforces on
-// every request it is about to send, for what the model could not foresee.
+// documents too large to validate cheaply (tokens, fields, long names;
+// document.go), and operations too deep, with too many aliases, or too many
+// upstream calls by the cost model in cost.go. It also puts a per-operation
+// budget of upstream calls on the context the operation runs under, which
+// internal/upstream enforces on every request it is about to send, for what
+// the model could not foresee.
 //
 // Every refusal is BAD_USER_INPUT (design §7's code for a request that fails
 // validation before any upstream call) with extensions.limit naming the
-// limit: {name, max, actual}, name one of depth, aliases, complexity,
-// upstreamCalls. Refusals before execution answer HTTP 422, like gqlgen's own
-// validation failures, and make no upstream call. A spent call budget is an
+// limit: {name, max, actual}, name one of tokens, fields, nameLength, depth,
+// aliases, complexity, upstreamCalls. Refusals before execution answer HTTP
+// 422, like gqlgen's own validation failures, and make no upstream call. A spent call budget is an
 // error on the path of each field it stopped, and the rest of the response
 // still comes back.
 //
-// Wiring, in the gqlgen handler: gql.Use(limits.New(cfg)).
+// Wiring, in the gqlgen handler, before the persisted queries (so that a
+// refused document is never registered): e := limits.New(cfg);
+// e.UseQueryCache(queryCache); gql.Use(e).
 package limits
 
 import (
@@ -33,6 +37,12 @@ import (
 // Config holds the limits of one operation. A zero field takes its value
 // from Defaults; a negative one turns that limit off.
 type Config struct {
+	// MaxTokens bounds the tokens of a document, comments included
+	// (MAX_QUERY_TOKENS).
+	MaxTokens int
+	// MaxFields bounds the fields, fragment spreads and inline fragments of
+	// a document as written (MAX_QUERY_FIELDS).
+	MaxFields int
 	// MaxDepth bounds the fields on the longest path (MAX_QUERY_DEPTH).
 	MaxDepth int
 	// MaxAliases bounds the aliased fields of the response, fragments
@@ -48,6 +58,16 @@ type Config struct {
 
 // Defaults are the limits when none are set:
 //
+//   - tokens 10,000 and fields 300: the IDE's introspection query has 178
+//     tokens and 75 fields (spreads and inline fragments counted; gqlgen's
+//     own 180 and 77), the
+//     README's examples at most 61 and 26, the load driver's at most 65 and
+//     14. Validation's work grows with the square of the fields (see
+//     document.go): at 300 the costliest documents that pass (fragments
+//     spreading each other, pairs of fragments, one field repeated) take
+//     about 11 ms of CPU to check, parse and validate (at 500: 25 ms);
+//     10,000 tokens of unknown arguments about 9 ms
+//     (BenchmarkHostileDocuments in internal/server).
 //   - depth 15: GraphiQL's introspection query (the IDE's docs) is 15 deep,
 //     the deepest README example 5, the deepest sensible data query about 9
 //     (organizations → edges → node → members → edges → node →
@@ -64,11 +84,17 @@ type Config struct {
 //     of 10 requests/s per upstream, and REQUEST_TIMEOUT 10 s, an uncached
 //     operation cannot send much more than 200 calls before its deadline.
 func Defaults() Config {
-	return Config{MaxDepth: 15, MaxAliases: 30, MaxComplexity: 250, MaxUpstreamCalls: 250}
+	return Config{MaxTokens: 10000, MaxFields: 300, MaxDepth: 15, MaxAliases: 30, MaxComplexity: 250, MaxUpstreamCalls: 250}
 }
 
 func (c Config) withDefaults() Config {
 	d := Defaults()
+	if c.MaxTokens == 0 {
+		c.MaxTokens = d.MaxTokens
+	}
+	if c.MaxFields == 0 {
+		c.MaxFields = d.MaxFields
+	}
 	if c.MaxDepth == 0 {
 		c.MaxDepth = d.MaxDepth
 	}
@@ -104,6 +130,9 @@ type Extension struct {
 	// weak pointer to a collected operation never equals one to a new
 	// operation at the same address.
 	measured *lru.Cache[weak.Pointer[ast.OperationDefinition], Stats]
+	// queries, when set, is gqlgen's query cache: its documents need no
+	// token or field count (UseQueryCache).
+	queries graphql.Cache[*ast.QueryDocument]
 }
 
 // measuredOperations bounds the measures kept, like gqlgen's query cache.
@@ -111,6 +140,7 @@ const measuredOperations = 1000
 
 var _ interface {
 	graphql.HandlerExtension
+	graphql.OperationParameterMutator
 	graphql.OperationContextMutator
 	graphql.OperationInterceptor
 } = (*Extension)(nil)

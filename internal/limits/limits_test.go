@@ -101,6 +101,9 @@ func TestReadmeExamplesMeasureAndPass(t *testing.T) {
 	}
 	ext := limits.New(limits.Config{})
 	for i, q := range qs {
+		if err := ext.MutateOperationParameters(context.Background(), &graphql.RawParams{Query: q}); err != nil {
+			t.Errorf("README example %d refused: %v", i+1, err)
+		}
 		oc := operation(t, q, nil)
 		if err := ext.MutateOperationContext(context.Background(), oc); err != nil {
 			t.Errorf("README example %d refused: %v", i+1, err)
@@ -121,6 +124,9 @@ func TestBuiltInQueriesPass(t *testing.T) {
 			if errs != nil {
 				t.Fatalf("%s: %v", q.Name, errs)
 			}
+			if err := ext.MutateOperationParameters(context.Background(), &graphql.RawParams{Query: q.Document}); err != nil {
+				t.Errorf("%s refused: %v", q.Name, err)
+			}
 			if err := ext.MutateOperationContext(context.Background(), opContext(t, doc, vars)); err != nil {
 				t.Errorf("%s refused: %v", q.Name, err)
 			}
@@ -129,6 +135,9 @@ func TestBuiltInQueriesPass(t *testing.T) {
 	s := measure(t, introspection.Query, nil)
 	if s.Depth != 15 || s.Complexity != 0 || s.Aliases != 0 {
 		t.Errorf("introspection: %+v, want depth 15 (GraphiQL's), nothing else", s)
+	}
+	if err := ext.MutateOperationParameters(context.Background(), &graphql.RawParams{Query: introspection.Query}); err != nil {
+		t.Errorf("introspection refused: %v", err)
 	}
 	if err := ext.MutateOperationContext(context.Background(), operation(t, introspection.Query, nil)); err != nil {
 		t.Errorf("introspection refused: %v", err)

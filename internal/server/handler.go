@@ -130,13 +130,20 @@ func NewHandler(o HandlerOptions) http.Handler {
 	if store == nil {
 		store = persisted.NewStore(nil, "", 0)
 	}
-	gql.SetQueryCache(queryCache{max: store.MaxBytes(), lru: lru.New[*ast.QueryDocument](queryCacheSize)})
+	queries := queryCache{max: store.MaxBytes(), lru: lru.New[*ast.QueryDocument](queryCacheSize)}
+	gql.SetQueryCache(queries)
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	}
-	// Depth, aliases and predicted cost are checked after validation and
-	// before execution; the operation's upstream-call budget rides on its
-	// context from here down to the upstream client.
+	// A new document's tokens and fields are checked before it is parsed,
+	// and before the persisted queries register it: a hash stands for a
+	// document that passed. Depth, aliases and predicted cost are checked
+	// after validation and before execution; the operation's upstream-call
+	// budget rides on its context from here down to the upstream client.
+	gql.Use(strictVariables{}) // before the limits, which read page sizes from variables
+	lim := limits.New(o.Limits)
+	lim.UseQueryCache(queries)
+	gql.Use(lim)
 	if o.AllowList != nil {
 		gql.Use(persisted.AllowList{Manifest: o.AllowList})
 		if o.Metrics != nil {
@@ -145,7 +152,6 @@ func NewHandler(o HandlerOptions) http.Handler {
 	} else {
 		gql.Use(persisted.APQ{Store: store})
 	}
-	gql.Use(limits.New(o.Limits))
 	if o.Metrics != nil {
 		gql.Use(o.Metrics.Operations())
 	}

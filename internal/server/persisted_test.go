@@ -50,6 +50,21 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	}
 }
 
+// TestPersistedQueryOverALimitIsNotRegistered: a document refused by the
+// token limit is refused before the persisted queries see it, so its hash
+// stays unknown: bad input changes nothing.
+func TestPersistedQueryOverALimitIsNotRegistered(t *testing.T) {
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{"MAX_QUERY_TOKENS": "10"})
+	query := `{ a: __typename b: __typename c: __typename d: __typename }`
+	r := persistedRequest(t, gw, query, true)
+	if e := r.OnlyError(t); e.Code() != "BAD_USER_INPUT" || e.Extensions["limit"].(map[string]any)["name"] != "tokens" {
+		t.Fatalf("register: %s", r.Raw)
+	}
+	if e := persistedRequest(t, gw, query, false).OnlyError(t); e.Code() != "PERSISTED_QUERY_NOT_FOUND" {
+		t.Fatalf("hash only: %s, want it unknown", e.Code())
+	}
+}
+
 // TestAllowListRefusesOtherOperations: with PERSISTED_OPERATIONS_ONLY=true
 // only the manifest's operations run, by hash or by exact text; anything
 // else is refused before any upstream call, and nothing can be registered.

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -13,6 +16,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/orgraph/orgraph/internal/apperr"
 )
 
 // jsonPOST is GraphQL over HTTP POST with a JSON body: gqlgen's POST
@@ -53,10 +58,43 @@ const graphQLResponseJSON = "application/graphql-response+json"
 func (jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	responseType := negotiate(w, r)
 	start := graphql.Now()
-	var params graphql.RawParams
+	// Variables and extensions are kept raw at first, so that their size
+	// is checked before they are decoded into maps (see maxParamBytes).
+	var body struct {
+		Query         string          `json:"query"`
+		OperationName string          `json:"operationName"`
+		Variables     json.RawMessage `json:"variables"`
+		Extensions    json.RawMessage `json:"extensions"`
+	}
 	dec := json.NewDecoder(r.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&params); err != nil {
+	err := dec.Decode(&body)
+	if err == nil {
+		// One JSON value and nothing after it but white space.
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errTrailingData
+			var tooLarge *http.MaxBytesError
+			if errors.As(extra, &tooLarge) {
+				err = extra
+			}
+		}
+	}
+	params := graphql.RawParams{Query: body.Query, OperationName: body.OperationName}
+	if err == nil {
+		for _, p := range []struct {
+			name string
+			raw  []byte
+			into *map[string]any
+		}{{"variables", body.Variables, &params.Variables}, {"extensions", body.Extensions, &params.Extensions}} {
+			if status, msg := decodeParam(p.name, p.raw, p.into); status != 0 {
+				refuseRequest(w, status, msg)
+				return
+			}
+		}
+		if !hasQuery(&params) {
+			err = errNoQuery
+		}
+	}
+	if err != nil {
 		status, msg := http.StatusBadRequest, "the request body is not a GraphQL request: "+decodeProblem(err)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -92,14 +130,14 @@ func (queryGET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	}
 	params := graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
 	for name, into := range map[string]*map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
-		if v := q.Get(name); v != "" {
-			dec := json.NewDecoder(strings.NewReader(v))
-			dec.UseNumber()
-			if dec.Decode(into) != nil {
-				refuseRequest(w, http.StatusBadRequest, name+" must be a JSON object")
-				return
-			}
+		if status, msg := decodeParam(name, []byte(q.Get(name)), into); status != 0 {
+			refuseRequest(w, status, msg)
+			return
 		}
+	}
+	if !hasQuery(&params) {
+		refuseRequest(w, http.StatusBadRequest, "the request has no query parameter")
+		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	execute(w, r, exec, &params, responseType, true)
@@ -130,7 +168,14 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	ctx := r.Context()
 	params.Headers = r.Header
 	rc, opErr := exec.CreateOperationContext(ctx, params)
+	if ctx.Err() != nil {
+		// REQUEST_TIMEOUT passed, or the client left, while the document
+		// was checked, parsed or validated: nothing runs.
+		outOfTime(w)
+		return
+	}
 	if opErr != nil {
+		opErr = firstErrors(opErr)
 		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
 			if responseType == graphQLResponseJSON {
 				w.WriteHeader(http.StatusBadRequest)
@@ -148,10 +193,79 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
+	if resp == nil { // the deadline passed before execution began
+		outOfTime(w)
+		return
+	}
 	if info := requestInfoFrom(ctx); info != nil && dataOnly(resp) {
 		info.storable = true // the response cache may keep it
 	}
 	write(w, resp)
+}
+
+// maxParamBytes bounds the JSON of variables and of extensions, each.
+// Decoding JSON into maps costs about 50 ms of CPU per MiB of small values
+// (a body of `[0,0,…]`), while the schema's arguments are all scalars: the
+// README's variables are under 100 bytes, and a page of cursors and ids
+// stays far below this.
+const maxParamBytes = 64 << 10
+
+// decodeParam decodes raw, the JSON object of the request parameter name,
+// into into (nothing for an empty raw or null). It returns the status and
+// message of a refusal, 0 and "" when there is none.
+func decodeParam(name string, raw []byte, into *map[string]any) (int, string) {
+	if len(raw) == 0 {
+		return 0, ""
+	}
+	if len(raw) > maxParamBytes {
+		return http.StatusRequestEntityTooLarge, name + " are larger than the limit of 64 KiB"
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(into) != nil {
+		return http.StatusBadRequest, name + " must be a JSON object"
+	}
+	return 0, ""
+}
+
+// hasQuery reports whether p asks for an operation: a query, or the hash
+// of a persisted one (extensions.persistedQuery), whose text the persisted
+// queries fill in.
+func hasQuery(p *graphql.RawParams) bool {
+	return p.Query != "" || p.Extensions["persistedQuery"] != nil
+}
+
+var (
+	errTrailingData = errors.New("data after the JSON object")
+	errNoQuery      = errors.New("no query")
+)
+
+// maxErrors bounds the errors of a request that cannot run: a broken
+// document can make one per token, a response many times its size.
+const maxErrors = 100
+
+// firstErrors returns the first maxErrors of list, and one more error that
+// says the rest were left out, with the code of the first.
+func firstErrors(list gqlerror.List) gqlerror.List {
+	if len(list) <= maxErrors {
+		return list
+	}
+	more := &gqlerror.Error{Message: fmt.Sprintf("%d more errors are not shown", len(list)-maxErrors)}
+	if code, ok := list[0].Extensions["code"]; ok {
+		more.Extensions = map[string]any{"code": code}
+	}
+	return append(list[:maxErrors:maxErrors], more)
+}
+
+// outOfTime answers a request whose context ended before its operation ran
+// (REQUEST_TIMEOUT, or the client went away): 503 and UPSTREAM_UNAVAILABLE,
+// the code of a request that ran out of time, never a `null` body.
+func outOfTime(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusServiceUnavailable)
+	write(w, &graphql.Response{Errors: gqlerror.List{{
+		Message:    "the request ran out of time before its operation could run",
+		Extensions: map[string]any{"code": string(apperr.UpstreamUnavailable)},
+	}}})
 }
 
 // decodeProblem says what is wrong with a body in general terms, never
@@ -160,6 +274,10 @@ func decodeProblem(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
+	case errors.Is(err, errNoQuery):
+		return "it has no query"
+	case errors.Is(err, errTrailingData):
+		return "there is more after the JSON object"
 	case errors.As(err, &typeErr):
 		if typeErr.Field != "" {
 			return "field " + typeErr.Field + " has the wrong type"

@@ -29,6 +29,15 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 		{"unknown field, application/json", "application/json", `{"query":"{ nope }"}`, 422, "GRAPHQL_VALIDATION_FAILED"},
 		{"unknown field, graphql-response+json", "application/graphql-response+json", `{"query":"{ nope }"}`, 400, "GRAPHQL_VALIDATION_FAILED"},
 		{"syntax error", "application/graphql-response+json", `{"query":"{ organization( }"}`, 400, "GRAPHQL_PARSE_FAILED"},
+		{"an empty object", "", `{}`, 400, "BAD_REQUEST"},
+		{"null", "", `null`, 400, "BAD_REQUEST"},
+		{"an empty query", "", `{"query":"","variables":{"x":"` + marker + `"}}`, 400, "BAD_REQUEST"},
+		{"data after the object", "", `{"query":"{ __typename }"} ` + marker, 400, "BAD_REQUEST"},
+		{"two objects", "", `{"query":"{ __typename }"}{"query":"` + marker + `"}`, 400, "BAD_REQUEST"},
+		{"white space after the object", "", "{\"query\":\"{ __typename }\"} \n\t ", 200, ""},
+		{"a persisted query's hash alone", "", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("0", 64) + `"}}}`, 200, "PERSISTED_QUERY_NOT_FOUND"},
+		{"variables over 64 KiB", "", `{"query":"{ __typename }","variables":{"x":"` + strings.Repeat(marker, 6000) + `"}}`, 413, "BAD_REQUEST"},
+		{"a long unknown operation name", "", `{"query":"{ __typename }","operationName":"` + strings.Repeat("o", 50000) + marker + strings.Repeat("o", 50000) + `"}`, 422, "GRAPHQL_VALIDATION_FAILED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,8 +58,8 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 			if len(resp.Errors) == 0 || resp.Errors[0].Code() != tt.code {
 				t.Fatalf("want code %s: %s", tt.code, resp.Raw)
 			}
-			if strings.Contains(string(resp.Raw), marker) {
-				t.Fatalf("the body is echoed: %s", resp.Raw)
+			if strings.Contains(string(resp.Raw), marker) || len(resp.Raw) > 1000 {
+				t.Fatalf("the body is echoed: %.2000s", resp.Raw)
 			}
 		})
 	}
@@ -102,7 +111,10 @@ func TestGETStatusAndNegotiation(t *testing.T) {
 		{"extensions not an object", "query=" + query + "&extensions=%5B%5D", "", 400, "application/json", "BAD_REQUEST"},
 		{"validation error, json", "query=" + url.QueryEscape("{ nope }"), "application/json", 422, "application/json", "GRAPHQL_VALIDATION_FAILED"},
 		{"validation error, graphql-response+json", "query=" + url.QueryEscape("{ nope }"), "application/graphql-response+json", 400, "application/graphql-response+json", "GRAPHQL_VALIDATION_FAILED"},
-		{"no query", "", "", 422, "application/json", "GRAPHQL_VALIDATION_FAILED"},
+		{"no query", "", "", 400, "application/json", "BAD_REQUEST"},
+		{"an empty query", "query=&variables=%7B%7D", "", 400, "application/json", "BAD_REQUEST"},
+		{"a persisted query's hash alone", "extensions=" + url.QueryEscape(`{"persistedQuery":{"version":1,"sha256Hash":"`+strings.Repeat("0", 64)+`"}}`), "", 200, "application/json", "PERSISTED_QUERY_NOT_FOUND"},
+		{"variables over 64 KiB", "query=" + query + "&variables=" + url.QueryEscape(`{"x":"`+strings.Repeat("x", 70000)+`"}`), "", 413, "application/json", "BAD_REQUEST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,5 +147,70 @@ func TestGETStatusAndNegotiation(t *testing.T) {
 				t.Fatalf("errors %+v, want %s", body.Errors, tt.code)
 			}
 		})
+	}
+}
+
+// TestVariablesAreCoercedAsTheSpecSays: GraphQL's input coercion of
+// variables, which gqlparser alone does not quite do: a JSON string is no
+// Int ("5"), a JSON number no String, an Int has 32 bits. Refusals are
+// variable errors with a code, and nothing reaches an upstream.
+func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	const (
+		intVar    = `query($n: Int) { organizations(first: $n) { nodes { id } } }`
+		stringVar = `query($a: String) { organizations(first: 1, after: $a) { nodes { id } } }`
+		idVar     = `query($id: ID!) { organization(id: $id) { id } }`
+	)
+	tests := []struct {
+		name, query string
+		vars        map[string]any
+		ok          bool
+	}{
+		{"an Int", intVar, map[string]any{"n": 2}, true},
+		{"a string for an Int", intVar, map[string]any{"n": "5"}, false},
+		{"a fraction for an Int", intVar, map[string]any{"n": 1.5}, false},
+		{"an Int over 32 bits", intVar, map[string]any{"n": int64(1) << 32}, false},
+		{"null for an Int", intVar, map[string]any{"n": nil}, true},
+		{"a number for a String", stringVar, map[string]any{"a": 5}, false},
+		{"a string for an ID", idVar, map[string]any{"id": hogwartsID}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim.Reset()
+			resp := gw.Query(t, tt.query, tt.vars)
+			if tt.ok {
+				if resp.Status != http.StatusOK || len(resp.Errors) > 0 {
+					t.Fatalf("status %d: %s", resp.Status, resp.Raw)
+				}
+				return
+			}
+			e := resp.OnlyError(t)
+			if resp.Status != http.StatusUnprocessableEntity || e.Code() != "GRAPHQL_VALIDATION_FAILED" || !strings.HasPrefix(e.PathString(), "variable.") {
+				t.Fatalf("status %d: %s, want 422 and a variable error with a code", resp.Status, resp.Raw)
+			}
+			if n := sim.Total(); n != 0 {
+				t.Fatalf("%d upstream calls", n)
+			}
+		})
+	}
+}
+
+// TestRequestTimeoutBeforeExecution: when REQUEST_TIMEOUT passes before
+// the operation runs (here at once, while the document is checked), the
+// answer is an error with a code and 503, never the body `null`, and
+// nothing is parsed, validated or sent upstream.
+func TestRequestTimeoutBeforeExecution(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{"REQUEST_TIMEOUT": "1ns"})
+	for _, q := range []string{
+		`{ organization(id: "` + hogwartsID + `") { id } }`,
+		"{ " + strings.Repeat("__typename ", 20000) + "}",
+	} {
+		resp := gw.Query(t, q, nil)
+		if e := resp.OnlyError(t); resp.Status != http.StatusServiceUnavailable || e.Code() != "UPSTREAM_UNAVAILABLE" {
+			t.Fatalf("status %d: %.300s", resp.Status, resp.Raw)
+		}
+	}
+	if n := sim.Total(); n != 0 {
+		t.Fatalf("%d upstream calls", n)
 	}
 }
