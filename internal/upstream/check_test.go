@@ -36,6 +36,9 @@ func TestCheckResponse(t *testing.T) {
 		{"500 HTML body", 500, nil, `<html>oops</html>`, KindOther, "", 0, 0},
 		{"oauth error", 401, nil, `{"error":"access_denied","error_description":"Unauthorized"}`, KindUnauthorized, "access_denied", 0, 0},
 		{"free text in errorCode is dropped", 400, nil, `{"statusCode":400,"errorCode":"see https://evil.example/?u=<script>"}`, KindBadRequest, "", 0, 0},
+		{"an echoed form as the oauth error is dropped", 401, nil, `{"error":"grant_type=client_credentials&client_secret=abc"}`, KindUnauthorized, "", 0, 0},
+		{"a mixed-case errorCode is dropped", 400, nil, `{"statusCode":400,"errorCode":"Xk9fQ2mZr7TsVw1pLc"}`, KindBadRequest, "", 0, 0},
+		{"a code with a colon is dropped", 400, nil, `{"statusCode":400,"errorCode":"client_secret:abc"}`, KindBadRequest, "", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
