@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -78,5 +79,72 @@ func TestForwardModeKeepsCallersApart(t *testing.T) {
 		if strings.Contains(k, full) || strings.Contains(k, narrow) || (strings.Contains(k, ":auth0:") && !strings.Contains(k, ":auth0:caller-")) {
 			t.Fatalf("cache key %q", k)
 		}
+	}
+}
+
+// TestForwardModeRefusedCallerTokenIsUnauthenticated: in forward mode a
+// caller token Auth0 refuses (401) is the caller's problem, not the
+// gateway's: UNAUTHENTICATED on the field, and HTTP 401 with
+// WWW-Authenticate when every error is that one (partial data, such as
+// __typename, stays in the body). Mixed errors, and the
+// graphql-response+json media type (whose spec requires 2xx while data is
+// set), keep 200. The refused token is sent once: it is not the gateway's
+// to renew.
+func TestForwardModeRefusedCallerTokenIsUnauthenticated(t *testing.T) {
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{
+		Auth0Tokens: map[string][]string{"bff-good-token": upstreamsim.AllAuth0Scopes()},
+	})
+	gw := testutil.StartGateway(t, map[string]string{
+		"AUTH0_BASE_URL": base, "UPSTREAM_AUTH_MODE": "forward", "AUTH_DISABLED": "true", "UPSTREAM_RATE_LIMIT": "100000",
+	})
+	org := `organization(id: "` + hogwartsID + `") { name }`
+	cases := []struct {
+		name, accept, query string
+		status              int
+		codes               []string
+	}{
+		{"one refused field", "", `{ ` + org + ` }`, http.StatusUnauthorized, []string{"UNAUTHENTICATED"}},
+		{"partial data", "", `{ __typename ` + org + ` }`, http.StatusUnauthorized, []string{"UNAUTHENTICATED"}},
+		{"mixed errors", "", `{ ` + org + ` bad: organization(id: "` + strings.Repeat("x", 300) + `") { id } }`,
+			http.StatusOK, []string{"UNAUTHENTICATED", "BAD_USER_INPUT"}},
+		{"graphql-response+json", "application/graphql-response+json", `{ ` + org + ` }`, http.StatusOK, []string{"UNAUTHENTICATED"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sim.Reset()
+			body, _ := json.Marshal(map[string]any{"query": tc.query})
+			h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer made-up-token"}}
+			if tc.accept != "" {
+				h.Set("Accept", tc.accept)
+			}
+			resp := gw.PostWith(t, h, body)
+			if resp.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.Status, tc.status, resp.Raw)
+			}
+			var codes []string
+			for _, e := range resp.Errors {
+				codes = append(codes, e.Code())
+				if e.Code() == "UNAUTHENTICATED" && (e.PathString() != "organization" || strings.Contains(e.Message, "gateway")) {
+					t.Fatalf("error %+v: want it on organization, about the caller's token", e)
+				}
+			}
+			slices.Sort(codes)
+			if want := slices.Sorted(slices.Values(tc.codes)); !slices.Equal(codes, want) {
+				t.Fatalf("codes %v, want %v: %s", codes, want, resp.Raw)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); (tc.status == http.StatusUnauthorized) != (got != "") {
+				t.Fatalf("WWW-Authenticate %q with status %d", got, resp.Status)
+			}
+			if tc.name == "partial data" && !strings.Contains(string(resp.Data), `"__typename":"Query"`) {
+				t.Fatalf("partial data dropped: %s", resp.Raw)
+			}
+			if n := sim.Count(upstreamsim.RouteOrganization); n != 1 {
+				t.Fatalf("organization requests %d, want 1 (a caller's token is not renewed)", n)
+			}
+		})
+	}
+	// The good token still reads.
+	if r := gw.QueryAs(t, "bff-good-token", `{ `+org+` }`, nil); r.Status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("good token: %d %s", r.Status, r.Raw)
 	}
 }
