@@ -243,6 +243,14 @@ func Load(lookup Lookup) (Config, error) {
 	case c.Demo:
 		c.AuthDisabled = true // the demo serves without caller auth, and says so
 	}
+	if c.UpstreamAuthMode == AuthModeForward && c.AuthDisabled && c.Identity.BaseURL != "" {
+		// Auth0 checks a forwarded token, but groups are read with the
+		// gateway's own UiPath credentials and never touch Auth0: any made-up
+		// bearer token would read them, members' emails included.
+		r.fail("UPSTREAM_AUTH_MODE", "forward with AUTH_DISABLED=true must not be combined with IDENTITY_BASE_URL: "+
+			"groups are read with the gateway's own UiPath credentials, so any made-up bearer token would read them; "+
+			"set AUTH_ISSUER and AUTH_AUDIENCE to verify callers, or leave IDENTITY_BASE_URL unset")
+	}
 	c.CORSOrigins = r.origins("CORS_ALLOWED_ORIGINS")
 
 	c.PersistedOnly = r.boolean("PERSISTED_OPERATIONS_ONLY", false)

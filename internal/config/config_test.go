@@ -134,6 +134,8 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"manifest missing", with("PERSISTED_OPERATIONS_MANIFEST", "/nonexistent/"+secret), "PERSISTED_OPERATIONS_MANIFEST"},
 		{"depth limit zero", with("MAX_QUERY_DEPTH", "0"), "MAX_QUERY_DEPTH"},
 		{"bad auth mode", with("UPSTREAM_AUTH_MODE", secret), "UPSTREAM_AUTH_MODE"},
+		{"forward, unverified callers and groups", with("AUTH0_TOKEN", "<unset>", "UPSTREAM_AUTH_MODE", "forward",
+			"IDENTITY_BASE_URL", "https://cloud.uipath.com/{organizationName}/identity_", "IDENTITY_CLIENT_ID", "id", "IDENTITY_CLIENT_SECRET", secret), "UPSTREAM_AUTH_MODE"},
 		{"CORS origin with a path", with("CORS_ALLOWED_ORIGINS", "https://app.example/"+secret), "CORS_ALLOWED_ORIGINS"},
 		{"bad log level", with("LOG_LEVEL", secret), "LOG_LEVEL"},
 		{"bad log format", with("LOG_FORMAT", "xml"), "LOG_FORMAT"},

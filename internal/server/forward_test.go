@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -27,6 +28,9 @@ func TestForwardModeKeepsCallersApart(t *testing.T) {
 	redisEnv, rdb := redistest.Env(t)
 	env := with(with(testutil.UpstreamEnv(base), redisEnv), map[string]string{"UPSTREAM_AUTH_MODE": "forward"})
 	delete(env, "AUTH0_TOKEN")
+	// Without caller auth, forward mode serves no groups (see TestForwardModeNeverReadsGroupsForUnverifiedCallers).
+	delete(env, "IDENTITY_BASE_URL")
+	delete(env, "IDENTITY_TOKEN")
 	gw := testutil.StartGateway(t, env)
 	query := `{ organization(id: "` + hogwartsID + `") { name connections { id } } }`
 
@@ -146,5 +150,47 @@ func TestForwardModeRefusedCallerTokenIsUnauthenticated(t *testing.T) {
 	// The good token still reads.
 	if r := gw.QueryAs(t, "bff-good-token", `{ `+org+` }`, nil); r.Status != http.StatusOK || len(r.Errors) > 0 {
 		t.Fatalf("good token: %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestForwardModeNeverReadsGroupsForUnverifiedCallers: groups are read with
+// the gateway's own UiPath credentials and never touch Auth0, so forward mode
+// without caller auth (where only Auth0 checks a token) would hand them, and
+// members' emails, to any made-up bearer token. That configuration stops
+// start-up naming its settings; with caller auth on, the same upstream
+// settings start, a made-up token is refused before anything runs, and a
+// verified caller reads groups.
+func TestForwardModeNeverReadsGroupsForUnverifiedCallers(t *testing.T) {
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{
+		Auth0Tokens: map[string][]string{"bff-token": upstreamsim.AllAuth0Scopes()},
+	})
+	env := with(testutil.UpstreamEnv(base), map[string]string{"UPSTREAM_AUTH_MODE": "forward"})
+	delete(env, "AUTH0_TOKEN")
+	groups := `{ groups(partitionGlobalId: "` + hogwartsPartition + `", organizationName: "hogwarts") { name members { email } } }`
+
+	if _, err := config.Load(testutil.MapLookup(env)); err == nil {
+		gw := testutil.StartGateway(t, env)
+		r := gw.QueryAs(t, "made-up-token", groups, nil)
+		t.Fatalf("forward mode with AUTH_DISABLED=true started, and a made-up token read groups through the gateway's credentials (%d identity calls): %s",
+			sim.Count(upstreamsim.RouteGroups), r.Raw)
+	} else {
+		for _, name := range []string{"UPSTREAM_AUTH_MODE", "AUTH_DISABLED", "IDENTITY_BASE_URL", "AUTH_ISSUER"} {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("the start-up error does not name %s: %v", name, err)
+			}
+		}
+	}
+
+	is := testutil.StartIssuer(t)
+	delete(env, "AUTH_DISABLED")
+	env["AUTH_ISSUER"], env["AUTH_AUDIENCE"] = is.URL, callerAudience
+	gw := testutil.StartGateway(t, env)
+	sim.Reset()
+	if r := gw.QueryAs(t, "made-up-token", groups, nil); r.Status != http.StatusUnauthorized || sim.Total() != 0 {
+		t.Fatalf("made-up token with caller auth on: %d, %d upstream calls: %s", r.Status, sim.Total(), r.Raw)
+	}
+	verified := is.Token(callerAudience, testutil.Claims{Scope: "read:groups read:users"})
+	if r := gw.QueryAs(t, verified, groups, nil); r.Status != http.StatusOK || len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"name"`) {
+		t.Fatalf("verified caller: %d %s", r.Status, r.Raw)
 	}
 }
