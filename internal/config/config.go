@@ -52,6 +52,10 @@ type Config struct {
 	UpstreamRateLimit   float64
 	UpstreamTimeout     time.Duration
 	UpstreamConcurrency int
+	// UpstreamMaxPause caps how long one upstream's 429 or exhausted
+	// X-RateLimit headers pause calls to it (UPSTREAM_MAX_PAUSE), and so the
+	// retryAfter callers are told.
+	UpstreamMaxPause time.Duration
 	// RequestTimeout bounds one GraphQL request, waits for rate budget and
 	// retries included.
 	RequestTimeout time.Duration
@@ -120,6 +124,8 @@ const (
 	defaultLocalMB         = 64
 	defaultResponseMB      = 32
 	defaultRequestTimeout  = 10 * time.Second
+	defaultMaxPause        = time.Minute // Auth0's buckets refill within a minute
+	maxMaxPause            = time.Hour
 	defaultKeyPrefix       = "orgraph:"
 	defaultIdentityScopes  = "PM.Group.Read"
 	defaultPartitionKey    = "partitionGlobalId"
@@ -211,6 +217,10 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("UPSTREAM_TIMEOUT", "must be greater than zero")
 	}
 	c.UpstreamConcurrency = r.intRange("UPSTREAM_CONCURRENCY", defaultConcurrency, 1, maxConcurrency)
+	c.UpstreamMaxPause = r.duration("UPSTREAM_MAX_PAUSE", defaultMaxPause)
+	if c.UpstreamMaxPause < time.Second || c.UpstreamMaxPause > maxMaxPause {
+		r.fail("UPSTREAM_MAX_PAUSE", "must be a Go duration from 1s to 1h")
+	}
 	c.RequestTimeout = r.duration("REQUEST_TIMEOUT", defaultRequestTimeout)
 	if c.RequestTimeout == 0 {
 		r.fail("REQUEST_TIMEOUT", "must be greater than zero")

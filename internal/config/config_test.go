@@ -82,6 +82,9 @@ func TestProductionSettings(t *testing.T) {
 	if len(c.Identity.Scopes) != 2 || c.CacheTTL != 0 {
 		t.Fatalf("identity/cache: %+v %v", c.Identity, c.CacheTTL)
 	}
+	if c.UpstreamMaxPause != time.Minute {
+		t.Fatalf("UPSTREAM_MAX_PAUSE default %v, want 1m", c.UpstreamMaxPause)
+	}
 }
 
 func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
@@ -122,6 +125,9 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"rate limit not a number", with("UPSTREAM_RATE_LIMIT", secret), "UPSTREAM_RATE_LIMIT"},
 		{"rate limit zero", with("UPSTREAM_RATE_LIMIT", "0"), "UPSTREAM_RATE_LIMIT"},
 		{"concurrency too high", with("UPSTREAM_CONCURRENCY", "100000"), "UPSTREAM_CONCURRENCY"},
+		{"max pause not a duration", with("UPSTREAM_MAX_PAUSE", secret), "UPSTREAM_MAX_PAUSE"},
+		{"max pause under a second", with("UPSTREAM_MAX_PAUSE", "500ms"), "UPSTREAM_MAX_PAUSE"},
+		{"max pause over an hour", with("UPSTREAM_MAX_PAUSE", "2h"), "UPSTREAM_MAX_PAUSE"},
 		{"auth disabled not a bool", with("AUTH_DISABLED", secret), "AUTH_DISABLED"},
 		{"production without caller auth", with("AUTH_DISABLED", "<unset>"), "AUTH_DISABLED"},
 		{"caller auth and AUTH_DISABLED both", with("AUTH_ISSUER", "https://issuer/", "AUTH_AUDIENCE", "https://api/"), "AUTH_DISABLED"},

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -119,7 +120,8 @@ const maxRetryAfter = 24 * time.Hour
 // SDKs use. The result is between 0 and maxRetryAfter.
 func retryAfter(h http.Header, rl RateLimit, now time.Time) time.Duration {
 	if v := h.Get("Retry-After"); v != "" {
-		if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && secs >= 0 {
+		// Digits beyond int64 still mean "a long time" (ParseInt gives MaxInt64).
+		if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) && secs >= 0 {
 			return min(time.Duration(min(secs, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
 		}
 		if t, err := http.ParseTime(v); err == nil {

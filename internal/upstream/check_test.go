@@ -28,6 +28,7 @@ func TestCheckResponse(t *testing.T) {
 		{"429 with HTTP-date Retry-After", 429, map[string]string{"Retry-After": now.Add(9 * time.Second).UTC().Format(http.TimeFormat)}, ``, KindRateLimited, "", 9 * time.Second, 0},
 		{"429 without hints waits a second", 429, nil, `{"errorMessage":"Too many requests."}`, KindRateLimited, "", time.Second, 0},
 		{"429 with an absurd Retry-After is capped", 429, map[string]string{"Retry-After": "9227000000"}, ``, KindRateLimited, "", 24 * time.Hour, 0},
+		{"429 with digits beyond int64 is capped", 429, map[string]string{"Retry-After": "99999999999999999999"}, ``, KindRateLimited, "", 24 * time.Hour, 0},
 		{"429 with a far HTTP-date is capped", 429, map[string]string{"Retry-After": now.AddDate(5, 0, 0).UTC().Format(http.TimeFormat)}, ``, KindRateLimited, "", 24 * time.Hour, 0},
 		{"401", 401, nil, `{"statusCode":401,"error":"Unauthorized","message":"Invalid token."}`, KindUnauthorized, "", 0, 0},
 		{"identity 401 errorMessage", 401, nil, `{"errorMessage":"OAuth authorization failed. 'IdentityServerApi' scope not found."}`, KindUnauthorized, "", 0, 0},

@@ -307,6 +307,12 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 		token, err := c.token(ctx)
 		if err != nil {
 			refundCall(ctx)
+			var ue *Error
+			if c.Limiter != nil && errors.As(err, &ue) && ue.Kind == KindRateLimited && ue.Status == http.StatusTooManyRequests {
+				// The token endpoint's 429 pauses the service like any
+				// other: every call needs that token.
+				ue.RetryAfter = c.Limiter.Observe(ctx, c.Service, Observation{Status: ue.Status, RetryAfter: ue.RetryAfter, At: c.now()})
+			}
 			return nil, err
 		}
 		body, err := c.getOnce(ctx, route, rawURL, token)
@@ -417,7 +423,12 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 		if errors.As(checkErr, &ue) {
 			obs.RetryAfter = ue.RetryAfter
 		}
-		c.Limiter.Observe(ctx, c.Service, obs)
+		paused := c.Limiter.Observe(ctx, c.Service, obs)
+		if ue != nil && ue.Kind == KindRateLimited && paused > 0 {
+			// The caller is told when the gateway will call again, not
+			// what the header said (which the governor bounds).
+			ue.RetryAfter = paused
+		}
 	}
 	if checkErr != nil {
 		return nil, checkErr
