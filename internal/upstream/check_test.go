@@ -1,8 +1,10 @@
 package upstream
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +104,15 @@ func TestPathEscape(t *testing.T) {
 		if got := PathEscape(in); got != want {
 			t.Errorf("PathEscape(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTransportErrorsHoldNoQuotedText: net/http quotes a malformed status
+// line back in its error; that text is the server's, so it is cut.
+func TestTransportErrorsHoldNoQuotedText(t *testing.T) {
+	err := redactURLError(&url.Error{Op: "Get", URL: "https://t.example/api/v2/users/auth0%7C1",
+		Err: errors.New(`malformed HTTP status code "client_secret=abc"`)})
+	if got, want := err.Error(), "Get: malformed HTTP status code (quoted text withheld)"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

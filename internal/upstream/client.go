@@ -477,11 +477,18 @@ func spanOutcome(err error) (status int, errType string) {
 }
 
 // redactURLError drops the URL from transport errors: it holds ids (personal
-// data) and, for some deployments, credentials in the userinfo part.
+// data) and, for some deployments, credentials in the userinfo part. It
+// also cuts what net/http quotes from the wire (a malformed status line or
+// header: "malformed HTTP status code \"…\""), which is upstream text a
+// server can fill with what it was sent.
 func redactURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return errors.New(ue.Op + ": " + ue.Err.Error())
+		msg := ue.Err.Error()
+		if i := strings.IndexByte(msg, '"'); i >= 0 {
+			msg = strings.TrimSpace(msg[:i]) + " (quoted text withheld)"
+		}
+		return errors.New(ue.Op + ": " + msg)
 	}
 	return err
 }
