@@ -176,6 +176,8 @@ func classifyUpstream(ue *upstream.Error) (Code, string, map[string]any) {
 		return Forbidden, fmt.Sprintf("the gateway's %s credentials lack the scope this field needs", ue.Service), nil
 	case upstream.KindUnauthorized:
 		return UpstreamUnauthorized, fmt.Sprintf("the %s upstream refused the gateway's credentials", ue.Service), nil
+	case upstream.KindCallerUnauthorized:
+		return Unauthenticated, fmt.Sprintf("the %s upstream refused the caller's token", ue.Service), nil
 	case upstream.KindUnavailable:
 		return UpstreamUnavailable, fmt.Sprintf("the %s upstream did not answer", ue.Service), nil
 	default:

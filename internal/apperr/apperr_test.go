@@ -39,6 +39,7 @@ func TestPresenterMapsEveryKind(t *testing.T) {
 		{&upstream.Error{Service: "auth0", Kind: upstream.KindRateLimited, Status: 429, RetryAfter: 1500 * time.Millisecond, Message: "Global limit has been reached"}, "RATE_LIMITED", "retryAfter", false, "Global limit"},
 		{&upstream.Error{Service: "auth0", Kind: upstream.KindForbidden, Status: 403, Message: "Insufficient scope"}, "FORBIDDEN", "", false, "Insufficient"},
 		{&upstream.Error{Service: "auth0", Kind: upstream.KindUnauthorized, Status: 401, Message: "Invalid token."}, "UPSTREAM_UNAUTHORIZED", "", true, "Invalid token"},
+		{&upstream.Error{Service: "auth0", Kind: upstream.KindCallerUnauthorized, Status: 401, Message: "Invalid token."}, "UNAUTHENTICATED", "", false, "Invalid token"},
 		{fmt.Errorf("wrapped: %w", &upstream.Error{Service: "identity", Kind: upstream.KindOther, Status: 500, Code: "boom"}), "UPSTREAM_ERROR", "upstream", false, ""},
 		{&upstream.Error{Service: "identity", Kind: upstream.KindUnavailable, Err: errors.New("dial tcp 10.0.0.1:443: refused")}, "UPSTREAM_UNAVAILABLE", "", false, "10.0.0.1"},
 		{context.DeadlineExceeded, "UPSTREAM_UNAVAILABLE", "", false, ""},

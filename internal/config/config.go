@@ -53,6 +53,10 @@ type Config struct {
 	UpstreamRateLimit   float64
 	UpstreamTimeout     time.Duration
 	UpstreamConcurrency int
+	// UpstreamMaxPause caps how long one upstream's 429 or exhausted
+	// X-RateLimit headers pause calls to it (UPSTREAM_MAX_PAUSE), and so the
+	// retryAfter callers are told.
+	UpstreamMaxPause time.Duration
 	// RequestTimeout bounds one GraphQL request, waits for rate budget and
 	// retries included.
 	RequestTimeout time.Duration
@@ -129,6 +133,8 @@ const (
 	defaultLocalMB         = 64
 	defaultResponseMB      = 32
 	defaultRequestTimeout  = 10 * time.Second
+	defaultMaxPause        = time.Minute // Auth0's buckets refill within a minute
+	maxMaxPause            = time.Hour
 	defaultKeyPrefix       = "orgraph:"
 	defaultIdentityScopes  = "PM.Group.Read"
 	defaultPartitionKey    = "partitionGlobalId"
@@ -220,6 +226,10 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("UPSTREAM_TIMEOUT", "must be greater than zero")
 	}
 	c.UpstreamConcurrency = r.intRange("UPSTREAM_CONCURRENCY", defaultConcurrency, 1, maxConcurrency)
+	c.UpstreamMaxPause = r.duration("UPSTREAM_MAX_PAUSE", defaultMaxPause)
+	if c.UpstreamMaxPause < time.Second || c.UpstreamMaxPause > maxMaxPause {
+		r.fail("UPSTREAM_MAX_PAUSE", "must be a Go duration from 1s to 1h")
+	}
 	c.RequestTimeout = r.duration("REQUEST_TIMEOUT", defaultRequestTimeout)
 	if c.RequestTimeout == 0 {
 		r.fail("REQUEST_TIMEOUT", "must be greater than zero")
@@ -251,6 +261,14 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("AUTH_DISABLED", "outside demo mode set AUTH_ISSUER and AUTH_AUDIENCE (caller JWTs), or AUTH_DISABLED=true to serve without caller authentication on purpose")
 	case c.Demo:
 		c.AuthDisabled = true // the demo serves without caller auth, and says so
+	}
+	if c.UpstreamAuthMode == AuthModeForward && c.AuthDisabled && c.Identity.BaseURL != "" {
+		// Auth0 checks a forwarded token, but groups are read with the
+		// gateway's own UiPath credentials and never touch Auth0: any made-up
+		// bearer token would read them, members' emails included.
+		r.fail("UPSTREAM_AUTH_MODE", "forward with AUTH_DISABLED=true must not be combined with IDENTITY_BASE_URL: "+
+			"groups are read with the gateway's own UiPath credentials, so any made-up bearer token would read them; "+
+			"set AUTH_ISSUER and AUTH_AUDIENCE to verify callers, or leave IDENTITY_BASE_URL unset")
 	}
 	c.CORSOrigins = r.origins("CORS_ALLOWED_ORIGINS")
 

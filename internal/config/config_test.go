@@ -90,6 +90,9 @@ func TestProductionSettings(t *testing.T) {
 	if len(c.Identity.Scopes) != 2 || c.CacheTTL != 0 {
 		t.Fatalf("identity/cache: %+v %v", c.Identity, c.CacheTTL)
 	}
+	if c.UpstreamMaxPause != time.Minute {
+		t.Fatalf("UPSTREAM_MAX_PAUSE default %v, want 1m", c.UpstreamMaxPause)
+	}
 }
 
 func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
@@ -130,6 +133,9 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"rate limit not a number", with("UPSTREAM_RATE_LIMIT", secret), "UPSTREAM_RATE_LIMIT"},
 		{"rate limit zero", with("UPSTREAM_RATE_LIMIT", "0"), "UPSTREAM_RATE_LIMIT"},
 		{"concurrency too high", with("UPSTREAM_CONCURRENCY", "100000"), "UPSTREAM_CONCURRENCY"},
+		{"max pause not a duration", with("UPSTREAM_MAX_PAUSE", secret), "UPSTREAM_MAX_PAUSE"},
+		{"max pause under a second", with("UPSTREAM_MAX_PAUSE", "500ms"), "UPSTREAM_MAX_PAUSE"},
+		{"max pause over an hour", with("UPSTREAM_MAX_PAUSE", "2h"), "UPSTREAM_MAX_PAUSE"},
 		{"auth disabled not a bool", with("AUTH_DISABLED", secret), "AUTH_DISABLED"},
 		{"production without caller auth", with("AUTH_DISABLED", "<unset>"), "AUTH_DISABLED"},
 		{"caller auth and AUTH_DISABLED both", with("AUTH_ISSUER", "https://issuer/", "AUTH_AUDIENCE", "https://api/"), "AUTH_DISABLED"},
@@ -146,6 +152,8 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"token limit zero", with("MAX_QUERY_TOKENS", "0"), "MAX_QUERY_TOKENS"},
 		{"field limit not a number", with("MAX_QUERY_FIELDS", secret), "MAX_QUERY_FIELDS"},
 		{"bad auth mode", with("UPSTREAM_AUTH_MODE", secret), "UPSTREAM_AUTH_MODE"},
+		{"forward, unverified callers and groups", with("AUTH0_TOKEN", "<unset>", "UPSTREAM_AUTH_MODE", "forward",
+			"IDENTITY_BASE_URL", "https://cloud.uipath.com/{organizationName}/identity_", "IDENTITY_CLIENT_ID", "id", "IDENTITY_CLIENT_SECRET", secret), "UPSTREAM_AUTH_MODE"},
 		{"CORS origin with a path", with("CORS_ALLOWED_ORIGINS", "https://app.example/"+secret), "CORS_ALLOWED_ORIGINS"},
 		{"bad log level", with("LOG_LEVEL", secret), "LOG_LEVEL"},
 		{"bad log format", with("LOG_FORMAT", "xml"), "LOG_FORMAT"},

@@ -74,10 +74,14 @@ const (
 	// minPause is the shortest pause after a 429: a 429 with "Retry-After: 0"
 	// or none still means "not right now".
 	minPause = time.Second
-	// maxPause caps any pause, so that a wrong or hostile header cannot stop
-	// the gateway for longer than both upstreams' longest window (UiPath's
-	// 5 minutes).
-	maxPause = 5 * time.Minute
+	// defaultMaxPause caps any pause when Config.MaxPause is zero. Auth0's
+	// buckets refill within seconds (per-second limits) to a minute (the
+	// per-minute endpoint limits), so a longer pause only turns one 429 into
+	// minutes of refused reads, and a wrong or hostile header
+	// ("Retry-After: 999999") must not stop the gateway. UiPath's window is 5
+	// minutes: a pause that ends early there costs one more request, which
+	// answers 429 and pauses again.
+	defaultMaxPause = time.Minute
 )
 
 // ErrBudget is wrapped by the refusals of Wait (errors.Is works on them): the
@@ -102,6 +106,10 @@ type Config struct {
 	// Logger receives the degraded/recovered transitions and pauses;
 	// nil means slog.Default().
 	Logger *slog.Logger
+	// MaxPause caps every pause an upstream asks for (UPSTREAM_MAX_PAUSE);
+	// 0 means a minute. Callers refused during a pause are told its end, so
+	// this also caps the retryAfter they see. Below a second, a second.
+	MaxPause time.Duration
 	// Now replaces time.Now in tests. Timers still run in real time, and
 	// context deadlines are compared with it, so it must move with the real
 	// clock (an offset is fine).
@@ -116,6 +124,7 @@ type Governor struct {
 	interval  time.Duration // one request's share of the budget; 0 when the budget is off
 	localRate rate.Limit
 	burst     int
+	maxPause  time.Duration
 	prefix    string
 	log       *slog.Logger
 	now       func() time.Time
@@ -159,6 +168,11 @@ func New(cfg Config) *Governor {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	g.maxPause = cfg.MaxPause
+	if g.maxPause <= 0 {
+		g.maxPause = defaultMaxPause
+	}
+	g.maxPause = max(g.maxPause, minPause)
 	budget := cfg.Rate > 0 && !math.IsNaN(cfg.Rate)
 	g.burst = cfg.Burst
 	if g.burst <= 0 {
@@ -327,13 +341,7 @@ func (g *Governor) pauseLeft(ctx context.Context, s *serviceState, now time.Time
 			}
 		}
 	}
-	s.mu.Lock()
-	until := s.pauseUntil
-	s.mu.Unlock()
-	if until.After(now) {
-		return until.Sub(now), nil
-	}
-	return 0, nil
+	return s.left(now), nil
 }
 
 // budget takes one request's slot of the budget and says how long to wait
@@ -395,15 +403,18 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 }
 
 // Observe records what an upstream response said about the upstream's own
-// budget. A 429 pauses the service until obs.At+RetryAfter (at least 1 s);
+// budget, and returns how long the service stays paused from now (0: it is
+// not), which is what a caller refused by that response should be told. A
+// 429 pauses the service until obs.At+RetryAfter (at least 1 s);
 // X-RateLimit-Remaining <= 0 with a future X-RateLimit-Reset pauses it until
-// the reset. Pauses are capped at 5 minutes and shared with every replica
-// through Redis, extended but never shortened.
+// the reset. Pauses are capped at MaxPause and shared with every replica
+// through Redis, extended but never shortened: the pause returned is the
+// one in force, which another replica may have made longer.
 //
 // A low but positive Remaining (say 10% of Limit) deliberately causes no
 // pause: the shared GCRA budget already spaces requests, and guessing a
 // slower rate from one header would add a second, competing limiter.
-func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Observation) {
+func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Observation) time.Duration {
 	now := g.now()
 	at := obs.At
 	if at.IsZero() {
@@ -412,12 +423,12 @@ func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Obs
 	var until time.Time
 	reason := ""
 	if obs.Status == http.StatusTooManyRequests {
-		until = at.Add(min(max(obs.RetryAfter, minPause), maxPause))
+		until = at.Add(min(max(obs.RetryAfter, minPause), g.maxPause))
 		reason = "429"
 	}
 	if rl := obs.RateLimit; rl.Known && rl.Remaining <= 0 && rl.Reset.After(now) {
 		u := rl.Reset
-		if limit := at.Add(maxPause); u.After(limit) {
+		if limit := at.Add(g.maxPause); u.After(limit) {
 			u = limit
 		}
 		if u.After(until) {
@@ -426,7 +437,7 @@ func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Obs
 		}
 	}
 	if !until.After(now) {
-		return
+		return 0
 	}
 	s := g.service(service)
 	s.pauses.Add(1)
@@ -437,7 +448,7 @@ func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Obs
 	if g.rdb == nil || g.degraded.Load() {
 		// While degraded the pause stays local; probing is left to Wait so
 		// that Observe never adds a Redis timeout to a response.
-		return
+		return s.left(now)
 	}
 	// The pause matters to other replicas even if this request is being
 	// cancelled, hence WithoutCancel.
@@ -447,9 +458,17 @@ func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Obs
 	ms, err := pauseScript.Run(rctx, g.rdb, []string{s.pauseKey}, until.UnixMilli(), ttl).Int64()
 	if err != nil {
 		_ = g.redisFailed(context.Background(), err, &path{redis: true})
-		return
+		return s.left(now)
 	}
 	s.extendPause(time.UnixMilli(ms))
+	return s.left(now)
+}
+
+// left is how long the pause known here lasts from now.
+func (s *serviceState) left(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(s.pauseUntil.Sub(now), 0)
 }
 
 // pauseScript stores a pause end (ARGV[1], UNIX ms) with its expiry (ARGV[2],

@@ -275,9 +275,9 @@ func TestObservePauses(t *testing.T) {
 	}{
 		{"429 with Retry-After", upstream.Observation{Status: 429, RetryAfter: 2 * time.Second}, 1200 * time.Millisecond, 2 * time.Second},
 		{"429 without Retry-After", upstream.Observation{Status: 429}, 200 * time.Millisecond, time.Second},
-		{"429 with a long Retry-After", upstream.Observation{Status: 429, RetryAfter: time.Hour}, 4 * time.Minute, 5 * time.Minute},
+		{"429 with a long Retry-After", upstream.Observation{Status: 429, RetryAfter: time.Hour}, 50 * time.Second, time.Minute},
 		{"remaining 0 until reset", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(3 * time.Second)}}, 2 * time.Second, 3 * time.Second},
-		{"remaining 0 with a far reset", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(time.Hour)}}, 4 * time.Minute, 5 * time.Minute},
+		{"remaining 0 with a far reset", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(time.Hour)}}, 50 * time.Second, time.Minute},
 		{"429 and a later reset", upstream.Observation{Status: 429, RetryAfter: time.Second, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(3 * time.Second)}}, 2 * time.Second, 3 * time.Second},
 		{"remaining 0 with a past reset", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 0, Reset: now.Add(-time.Second)}}, 0, 0},
 		{"remaining low but positive", upstream.Observation{Status: 200, RateLimit: upstream.RateLimit{Known: true, Limit: 50, Remaining: 5, Reset: now.Add(3 * time.Second)}}, 0, 0},

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -26,6 +28,9 @@ func TestForwardModeKeepsCallersApart(t *testing.T) {
 	redisEnv, rdb := redistest.Env(t)
 	env := with(with(testutil.UpstreamEnv(base), redisEnv), map[string]string{"UPSTREAM_AUTH_MODE": "forward"})
 	delete(env, "AUTH0_TOKEN")
+	// Without caller auth, forward mode serves no groups (see TestForwardModeNeverReadsGroupsForUnverifiedCallers).
+	delete(env, "IDENTITY_BASE_URL")
+	delete(env, "IDENTITY_TOKEN")
 	gw := testutil.StartGateway(t, env)
 	query := `{ organization(id: "` + hogwartsID + `") { name connections { id } } }`
 
@@ -78,5 +83,114 @@ func TestForwardModeKeepsCallersApart(t *testing.T) {
 		if strings.Contains(k, full) || strings.Contains(k, narrow) || (strings.Contains(k, ":auth0:") && !strings.Contains(k, ":auth0:caller-")) {
 			t.Fatalf("cache key %q", k)
 		}
+	}
+}
+
+// TestForwardModeRefusedCallerTokenIsUnauthenticated: in forward mode a
+// caller token Auth0 refuses (401) is the caller's problem, not the
+// gateway's: UNAUTHENTICATED on the field, and HTTP 401 with
+// WWW-Authenticate when every error is that one (partial data, such as
+// __typename, stays in the body). Mixed errors, and the
+// graphql-response+json media type (whose spec requires 2xx while data is
+// set), keep 200. The refused token is sent once: it is not the gateway's
+// to renew.
+func TestForwardModeRefusedCallerTokenIsUnauthenticated(t *testing.T) {
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{
+		Auth0Tokens: map[string][]string{"bff-good-token": upstreamsim.AllAuth0Scopes()},
+	})
+	gw := testutil.StartGateway(t, map[string]string{
+		"AUTH0_BASE_URL": base, "UPSTREAM_AUTH_MODE": "forward", "AUTH_DISABLED": "true", "UPSTREAM_RATE_LIMIT": "100000",
+	})
+	org := `organization(id: "` + hogwartsID + `") { name }`
+	cases := []struct {
+		name, accept, query string
+		status              int
+		codes               []string
+	}{
+		{"one refused field", "", `{ ` + org + ` }`, http.StatusUnauthorized, []string{"UNAUTHENTICATED"}},
+		{"partial data", "", `{ __typename ` + org + ` }`, http.StatusUnauthorized, []string{"UNAUTHENTICATED"}},
+		{"mixed errors", "", `{ ` + org + ` bad: organization(id: "` + strings.Repeat("x", 300) + `") { id } }`,
+			http.StatusOK, []string{"UNAUTHENTICATED", "BAD_USER_INPUT"}},
+		{"graphql-response+json", "application/graphql-response+json", `{ ` + org + ` }`, http.StatusOK, []string{"UNAUTHENTICATED"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sim.Reset()
+			body, _ := json.Marshal(map[string]any{"query": tc.query})
+			h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer made-up-token"}}
+			if tc.accept != "" {
+				h.Set("Accept", tc.accept)
+			}
+			resp := gw.PostWith(t, h, body)
+			if resp.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.Status, tc.status, resp.Raw)
+			}
+			var codes []string
+			for _, e := range resp.Errors {
+				codes = append(codes, e.Code())
+				if e.Code() == "UNAUTHENTICATED" && (e.PathString() != "organization" || strings.Contains(e.Message, "gateway")) {
+					t.Fatalf("error %+v: want it on organization, about the caller's token", e)
+				}
+			}
+			slices.Sort(codes)
+			if want := slices.Sorted(slices.Values(tc.codes)); !slices.Equal(codes, want) {
+				t.Fatalf("codes %v, want %v: %s", codes, want, resp.Raw)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); (tc.status == http.StatusUnauthorized) != (got != "") {
+				t.Fatalf("WWW-Authenticate %q with status %d", got, resp.Status)
+			}
+			if tc.name == "partial data" && !strings.Contains(string(resp.Data), `"__typename":"Query"`) {
+				t.Fatalf("partial data dropped: %s", resp.Raw)
+			}
+			if n := sim.Count(upstreamsim.RouteOrganization); n != 1 {
+				t.Fatalf("organization requests %d, want 1 (a caller's token is not renewed)", n)
+			}
+		})
+	}
+	// The good token still reads.
+	if r := gw.QueryAs(t, "bff-good-token", `{ `+org+` }`, nil); r.Status != http.StatusOK || len(r.Errors) > 0 {
+		t.Fatalf("good token: %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestForwardModeNeverReadsGroupsForUnverifiedCallers: groups are read with
+// the gateway's own UiPath credentials and never touch Auth0, so forward mode
+// without caller auth (where only Auth0 checks a token) would hand them, and
+// members' emails, to any made-up bearer token. That configuration stops
+// start-up naming its settings; with caller auth on, the same upstream
+// settings start, a made-up token is refused before anything runs, and a
+// verified caller reads groups.
+func TestForwardModeNeverReadsGroupsForUnverifiedCallers(t *testing.T) {
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{
+		Auth0Tokens: map[string][]string{"bff-token": upstreamsim.AllAuth0Scopes()},
+	})
+	env := with(testutil.UpstreamEnv(base), map[string]string{"UPSTREAM_AUTH_MODE": "forward"})
+	delete(env, "AUTH0_TOKEN")
+	groups := `{ groups(partitionGlobalId: "` + hogwartsPartition + `", organizationName: "hogwarts") { name members { email } } }`
+
+	if _, err := config.Load(testutil.MapLookup(env)); err == nil {
+		gw := testutil.StartGateway(t, env)
+		r := gw.QueryAs(t, "made-up-token", groups, nil)
+		t.Fatalf("forward mode with AUTH_DISABLED=true started, and a made-up token read groups through the gateway's credentials (%d identity calls): %s",
+			sim.Count(upstreamsim.RouteGroups), r.Raw)
+	} else {
+		for _, name := range []string{"UPSTREAM_AUTH_MODE", "AUTH_DISABLED", "IDENTITY_BASE_URL", "AUTH_ISSUER"} {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("the start-up error does not name %s: %v", name, err)
+			}
+		}
+	}
+
+	is := testutil.StartIssuer(t)
+	delete(env, "AUTH_DISABLED")
+	env["AUTH_ISSUER"], env["AUTH_AUDIENCE"] = is.URL, callerAudience
+	gw := testutil.StartGateway(t, env)
+	sim.Reset()
+	if r := gw.QueryAs(t, "made-up-token", groups, nil); r.Status != http.StatusUnauthorized || sim.Total() != 0 {
+		t.Fatalf("made-up token with caller auth on: %d, %d upstream calls: %s", r.Status, sim.Total(), r.Raw)
+	}
+	verified := is.Token(callerAudience, testutil.Claims{Scope: "read:groups read:users"})
+	if r := gw.QueryAs(t, verified, groups, nil); r.Status != http.StatusOK || len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"name"`) {
+		t.Fatalf("verified caller: %d %s", r.Status, r.Raw)
 	}
 }

@@ -123,10 +123,11 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		log.Info("CACHE_TTL=0: caching is off; requests still share identical upstream calls and the rate governor")
 	}
 	governor := ratelimit.New(ratelimit.Config{
-		Rate:   cfg.UpstreamRateLimit,
-		Redis:  rdb,
-		Prefix: cfg.RedisKeyPrefix,
-		Logger: log,
+		Rate:     cfg.UpstreamRateLimit,
+		MaxPause: cfg.UpstreamMaxPause,
+		Redis:    rdb,
+		Prefix:   cfg.RedisKeyPrefix,
+		Logger:   log,
 	})
 	m := metrics.New(metrics.Options{OperationNames: cfg.MetricsOperationNames})
 	m.WatchGovernor(governor)

@@ -156,6 +156,9 @@ func TestResponseCacheKeyedByForwardedToken(t *testing.T) {
 	})
 	env := with(testutil.UpstreamEnv(base), map[string]string{"UPSTREAM_AUTH_MODE": "forward"})
 	delete(env, "AUTH0_TOKEN")
+	// Without caller auth, forward mode serves no groups (see TestForwardModeNeverReadsGroupsForUnverifiedCallers).
+	delete(env, "IDENTITY_BASE_URL")
+	delete(env, "IDENTITY_TOKEN")
 	gw := testutil.StartGateway(t, env)
 	query := `{ organization(id: "` + hogwartsID + `") { name } }`
 	for _, tok := range []string{tokenA, tokenA, tokenB, tokenB} {

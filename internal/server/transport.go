@@ -200,6 +200,14 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 	if info := requestInfoFrom(ctx); info != nil && dataOnly(resp) {
 		info.storable = true // the response cache may keep it
 	}
+	if responseType != graphQLResponseJSON && onlyUnauthenticated(resp) {
+		// Forward mode: the upstream refused the caller's token and nothing
+		// else went wrong, so the answer is the one of a refused token, as
+		// before execution, while the body keeps any partial data. (The
+		// graphql-response+json spec requires 2xx whenever data is set.)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="orgraph", error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}
 	write(w, resp)
 }
 
@@ -266,6 +274,17 @@ func outOfTime(w http.ResponseWriter) {
 		Message:    "the request ran out of time before its operation could run",
 		Extensions: map[string]any{"code": string(apperr.UpstreamUnavailable)},
 	}}})
+}
+
+// onlyUnauthenticated reports whether resp has errors and every one is
+// UNAUTHENTICATED.
+func onlyUnauthenticated(resp *graphql.Response) bool {
+	for _, e := range resp.Errors {
+		if e.Extensions["code"] != string(apperr.Unauthenticated) {
+			return false
+		}
+	}
+	return len(resp.Errors) > 0
 }
 
 // decodeProblem says what is wrong with a body in general terms, never

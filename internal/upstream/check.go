@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -119,7 +120,8 @@ const maxRetryAfter = 24 * time.Hour
 // SDKs use. The result is between 0 and maxRetryAfter.
 func retryAfter(h http.Header, rl RateLimit, now time.Time) time.Duration {
 	if v := h.Get("Retry-After"); v != "" {
-		if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && secs >= 0 {
+		// Digits beyond int64 still mean "a long time" (ParseInt gives MaxInt64).
+		if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); (err == nil || errors.Is(err, strconv.ErrRange)) && secs >= 0 {
 			return min(time.Duration(min(secs, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
 		}
 		if t, err := http.ParseTime(v); err == nil {
@@ -134,14 +136,22 @@ func retryAfter(h http.Header, rl RateLimit, now time.Time) time.Duration {
 	return time.Second
 }
 
-// safeCode reports whether an upstream error code is a short identifier
-// such as insufficient_scope or too_many_requests.
+// safeCode reports whether an upstream error code may be shown and logged:
+// a short lowercase identifier such as insufficient_scope, too_many_requests
+// or access_denied (^[a-z][a-z0-9_.-]{0,63}$; "" is no code). The fields an
+// upstream fills with codes are text it controls, and a token endpoint that
+// echoes the posted form puts "client_secret=…" there; a shape this narrow
+// keeps sentences, URLs, form bodies and mixed-case secrets out, while every
+// code Auth0 and OAuth 2.0 (RFC 6749 §5.2) document passes.
 func safeCode(code string) bool {
 	if len(code) > 64 {
 		return false
 	}
-	for _, r := range code {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == ':' || r == '-') {
+	for i, r := range code {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-'):
+		default:
 			return false
 		}
 	}

@@ -1,8 +1,10 @@
 package upstream
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +30,7 @@ func TestCheckResponse(t *testing.T) {
 		{"429 with HTTP-date Retry-After", 429, map[string]string{"Retry-After": now.Add(9 * time.Second).UTC().Format(http.TimeFormat)}, ``, KindRateLimited, "", 9 * time.Second, 0},
 		{"429 without hints waits a second", 429, nil, `{"errorMessage":"Too many requests."}`, KindRateLimited, "", time.Second, 0},
 		{"429 with an absurd Retry-After is capped", 429, map[string]string{"Retry-After": "9227000000"}, ``, KindRateLimited, "", 24 * time.Hour, 0},
+		{"429 with digits beyond int64 is capped", 429, map[string]string{"Retry-After": "99999999999999999999"}, ``, KindRateLimited, "", 24 * time.Hour, 0},
 		{"429 with a far HTTP-date is capped", 429, map[string]string{"Retry-After": now.AddDate(5, 0, 0).UTC().Format(http.TimeFormat)}, ``, KindRateLimited, "", 24 * time.Hour, 0},
 		{"401", 401, nil, `{"statusCode":401,"error":"Unauthorized","message":"Invalid token."}`, KindUnauthorized, "", 0, 0},
 		{"identity 401 errorMessage", 401, nil, `{"errorMessage":"OAuth authorization failed. 'IdentityServerApi' scope not found."}`, KindUnauthorized, "", 0, 0},
@@ -36,6 +39,9 @@ func TestCheckResponse(t *testing.T) {
 		{"500 HTML body", 500, nil, `<html>oops</html>`, KindOther, "", 0, 0},
 		{"oauth error", 401, nil, `{"error":"access_denied","error_description":"Unauthorized"}`, KindUnauthorized, "access_denied", 0, 0},
 		{"free text in errorCode is dropped", 400, nil, `{"statusCode":400,"errorCode":"see https://evil.example/?u=<script>"}`, KindBadRequest, "", 0, 0},
+		{"an echoed form as the oauth error is dropped", 401, nil, `{"error":"grant_type=client_credentials&client_secret=abc"}`, KindUnauthorized, "", 0, 0},
+		{"a mixed-case errorCode is dropped", 400, nil, `{"statusCode":400,"errorCode":"Xk9fQ2mZr7TsVw1pLc"}`, KindBadRequest, "", 0, 0},
+		{"a code with a colon is dropped", 400, nil, `{"statusCode":400,"errorCode":"client_secret:abc"}`, KindBadRequest, "", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,5 +104,15 @@ func TestPathEscape(t *testing.T) {
 		if got := PathEscape(in); got != want {
 			t.Errorf("PathEscape(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTransportErrorsHoldNoQuotedText: net/http quotes a malformed status
+// line back in its error; that text is the server's, so it is cut.
+func TestTransportErrorsHoldNoQuotedText(t *testing.T) {
+	err := redactURLError(&url.Error{Op: "Get", URL: "https://t.example/api/v2/users/auth0%7C1",
+		Err: errors.New(`malformed HTTP status code "client_secret=abc"`)})
+	if got, want := err.Error(), "Get: malformed HTTP status code (quoted text withheld)"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

@@ -307,6 +307,12 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 		token, err := c.token(ctx)
 		if err != nil {
 			refundCall(ctx)
+			var ue *Error
+			if c.Limiter != nil && errors.As(err, &ue) && ue.Kind == KindRateLimited && ue.Status == http.StatusTooManyRequests {
+				// The token endpoint's 429 pauses the service like any
+				// other: every call needs that token.
+				ue.RetryAfter = c.Limiter.Observe(ctx, c.Service, Observation{Status: ue.Status, RetryAfter: ue.RetryAfter, At: c.now()})
+			}
 			return nil, err
 		}
 		body, err := c.getOnce(ctx, route, rawURL, token)
@@ -316,6 +322,12 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 		}
 		var ue *Error
 		if !errors.As(err, &ue) {
+			return nil, err
+		}
+		if _, callers := c.Tokens.(ForwardedToken); callers && ue.Status == http.StatusUnauthorized {
+			// The caller's own token was refused: there is nothing of the
+			// gateway's to renew, and the caller must hear it is theirs.
+			ue.Kind = KindCallerUnauthorized
 			return nil, err
 		}
 		if ue.Status == http.StatusUnauthorized && c.Tokens != nil && !renewed {
@@ -411,7 +423,12 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 		if errors.As(checkErr, &ue) {
 			obs.RetryAfter = ue.RetryAfter
 		}
-		c.Limiter.Observe(ctx, c.Service, obs)
+		paused := c.Limiter.Observe(ctx, c.Service, obs)
+		if ue != nil && ue.Kind == KindRateLimited && paused > 0 {
+			// The caller is told when the gateway will call again, not
+			// what the header said (which the governor bounds).
+			ue.RetryAfter = paused
+		}
 	}
 	if checkErr != nil {
 		return nil, checkErr
@@ -460,11 +477,18 @@ func spanOutcome(err error) (status int, errType string) {
 }
 
 // redactURLError drops the URL from transport errors: it holds ids (personal
-// data) and, for some deployments, credentials in the userinfo part.
+// data) and, for some deployments, credentials in the userinfo part. It
+// also cuts what net/http quotes from the wire (a malformed status line or
+// header: "malformed HTTP status code \"…\""), which is upstream text a
+// server can fill with what it was sent.
 func redactURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return errors.New(ue.Op + ": " + ue.Err.Error())
+		msg := ue.Err.Error()
+		if i := strings.IndexByte(msg, '"'); i >= 0 {
+			msg = strings.TrimSpace(msg[:i]) + " (quoted text withheld)"
+		}
+		return errors.New(ue.Op + ": " + msg)
 	}
 	return err
 }

@@ -39,9 +39,13 @@ const (
 	KindBadRequest
 	// KindUnavailable is a transport failure or timeout: no HTTP answer at all.
 	KindUnavailable
+	// KindCallerUnauthorized is a 401 to a request sent with the caller's
+	// own token (UPSTREAM_AUTH_MODE=forward): the caller's credentials were
+	// refused, not the gateway's, so it is theirs to renew.
+	KindCallerUnauthorized
 )
 
-var kindNames = [...]string{"other", "not_found", "rate_limited", "forbidden", "unauthorized", "bad_request", "unavailable"}
+var kindNames = [...]string{"other", "not_found", "rate_limited", "forbidden", "unauthorized", "bad_request", "unavailable", "caller_unauthorized"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

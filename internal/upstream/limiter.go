@@ -16,8 +16,11 @@ type Limiter interface {
 	Wait(ctx context.Context, service string) error
 	// Observe records what an upstream response said about the upstream's
 	// own budget (X-RateLimit-* on every response, Retry-After on a 429), so
-	// that every replica slows down before the upstream says no.
-	Observe(ctx context.Context, service string, obs Observation)
+	// that every replica slows down before the upstream says no. It returns
+	// how long service is paused from now (0: not paused): the RetryAfter a
+	// caller refused by a 429 is told, so that it matches what the governor
+	// does rather than what the upstream's header said.
+	Observe(ctx context.Context, service string, obs Observation) time.Duration
 }
 
 // Observation is what one upstream response said about its budget.

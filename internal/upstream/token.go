@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,12 +114,16 @@ func (c *ClientCredentials) Token(ctx context.Context) (string, error) {
 	return tok.AccessToken, nil
 }
 
-// tokenError turns an oauth2 failure into an *Error without the response
-// body, which is not ours to show.
+// tokenError turns an oauth2 failure into an *Error that holds nothing the
+// token endpoint wrote except its status and, when it is identifier-shaped
+// (safeCode) and does not contain the secret, its OAuth error code. That
+// error reaches callers, the open /readyz and the logs, and the endpoint was
+// just sent the client secret: one that echoes the form (a misconfigured
+// proxy, a hostile server) would otherwise publish it.
 func (c *ClientCredentials) tokenError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
-		e := &Error{Service: c.service, Route: "token", Status: re.Response.StatusCode, Kind: KindUnauthorized, Code: re.ErrorCode}
+		e := &Error{Service: c.service, Route: "token", Status: re.Response.StatusCode, Kind: KindUnauthorized, Code: c.shownCode(re.ErrorCode)}
 		switch {
 		case re.Response.StatusCode == http.StatusTooManyRequests:
 			e.Kind = KindRateLimited
@@ -127,7 +133,36 @@ func (c *ClientCredentials) tokenError(err error) error {
 		}
 		return e
 	}
-	return &Error{Service: c.service, Route: "token", Kind: KindUnavailable, Err: redactURLError(err)}
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		// oauth2's own failures over a 2xx answer ("cannot parse json: …",
+		// a strconv error on expires_in) can quote the body.
+		return &Error{Service: c.service, Route: "token", Kind: KindUnavailable, Err: errUnusableToken}
+	}
+	cause := redactURLError(err)
+	if c.holdsSecret(cause.Error()) {
+		// net/http quotes a malformed status line or header back.
+		cause = errUnusableToken
+	}
+	return &Error{Service: c.service, Route: "token", Kind: KindUnavailable, Err: cause}
+}
+
+// errUnusableToken stands for a token answer whose details are withheld.
+var errUnusableToken = errors.New("the token endpoint's answer was not a usable token (details withheld: they may quote the request)")
+
+// shownCode is code when it may be shown (see tokenError), else "".
+func (c *ClientCredentials) shownCode(code string) string {
+	if !safeCode(code) || c.holdsSecret(code) {
+		return ""
+	}
+	return code
+}
+
+// holdsSecret reports whether s contains the client secret as sent (form
+// encoded) or as decoded.
+func (c *ClientCredentials) holdsSecret(s string) bool {
+	secret := c.cfg.ClientSecret
+	return secret != "" && (strings.Contains(s, secret) || strings.Contains(s, url.QueryEscape(secret)))
 }
 
 // Invalidate forgets token if it is still the cached one.
