@@ -135,15 +135,14 @@ func NewHandler(o HandlerOptions) http.Handler {
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	}
-	// A new document's tokens and fields are checked before it is parsed,
-	// and before the persisted queries register it: a hash stands for a
-	// document that passed. Depth, aliases and predicted cost are checked
-	// after validation and before execution; the operation's upstream-call
-	// budget rides on its context from here down to the upstream client.
-	gql.Use(strictVariables{}) // before the limits, which read page sizes from variables
-	lim := limits.New(o.Limits)
-	lim.UseQueryCache(queries)
-	gql.Use(lim)
+	// The persisted queries come first: they fill in a hash's document, and
+	// refuse a query sent for registration over their size bound, the
+	// cheapest check of all; a query is registered only once it parsed,
+	// validated and passed every limit. Then a new document's tokens and
+	// fields are checked before it is parsed; depth, aliases and predicted
+	// cost after validation and before execution. The operation's
+	// upstream-call budget rides on its context from there down to the
+	// upstream client.
 	if o.AllowList != nil {
 		gql.Use(persisted.AllowList{Manifest: o.AllowList})
 		if o.Metrics != nil {
@@ -152,6 +151,10 @@ func NewHandler(o HandlerOptions) http.Handler {
 	} else {
 		gql.Use(persisted.APQ{Store: store})
 	}
+	gql.Use(strictVariables{}) // before the limits, which read page sizes from variables
+	lim := limits.New(o.Limits)
+	lim.UseQueryCache(queries)
+	gql.Use(lim)
 	if o.Metrics != nil {
 		gql.Use(o.Metrics.Operations())
 	}
