@@ -65,12 +65,10 @@ type flightState struct {
 type flightStateKey struct{}
 
 // NewClient returns a Client for service. timeout bounds one upstream call,
-// including the token fetch it may need.
+// including the token fetch it may need. The client uses httpClient's
+// transport but never follows a redirect (see WithoutRedirects).
 func NewClient(service string, httpClient *http.Client, tokens TokenSource, timeout time.Duration) *Client {
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
-	return &Client{Service: service, HTTP: httpClient, Tokens: tokens, Timeout: timeout, now: time.Now,
+	return &Client{Service: service, HTTP: WithoutRedirects(httpClient), Tokens: tokens, Timeout: timeout, now: time.Now,
 		Logger: slog.New(slog.DiscardHandler), Concurrency: 1}
 }
 
@@ -344,6 +342,23 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 		}
 		failed = err
 	}
+}
+
+// WithoutRedirects returns a copy of hc (http.DefaultClient when nil) that
+// never follows a redirect: the 3xx itself is the answer, which
+// CheckResponse turns into an upstream error. Go follows redirects to any
+// port or scheme of the same host with the Authorization header, and 307/308
+// repeat a token request's body, client secret included; neither Auth0 nor
+// UiPath redirect their API or token endpoints, so a redirect is a
+// misconfigured or hostile upstream, and even a same-origin one is refused
+// rather than trusted to stay there.
+func WithoutRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	cp := *hc
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
 }
 
 // retryable: a GET may be repeated after a 429, a 5xx or no answer at all.
