@@ -52,6 +52,9 @@ type Config struct {
 	UpstreamRateLimit   float64
 	UpstreamTimeout     time.Duration
 	UpstreamConcurrency int
+	// UpstreamMaxBodyBytes bounds one successful upstream body
+	// (UPSTREAM_MAX_BODY_MB); a longer one is an upstream error.
+	UpstreamMaxBodyBytes int64
 	// RequestTimeout bounds one GraphQL request, waits for rate budget and
 	// retries included.
 	RequestTimeout time.Duration
@@ -118,6 +121,7 @@ const (
 	defaultTimeout         = 5 * time.Second
 	defaultConcurrency     = 100 // a level of one page of parents goes out in one round
 	defaultLocalMB         = 64
+	defaultMaxBodyMB       = 8 // upstream.DefaultMaxBody: over 8 times the largest real page
 	defaultResponseMB      = 32
 	defaultRequestTimeout  = 10 * time.Second
 	defaultKeyPrefix       = "orgraph:"
@@ -211,6 +215,7 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("UPSTREAM_TIMEOUT", "must be greater than zero")
 	}
 	c.UpstreamConcurrency = r.intRange("UPSTREAM_CONCURRENCY", defaultConcurrency, 1, maxConcurrency)
+	c.UpstreamMaxBodyBytes = int64(r.intRange("UPSTREAM_MAX_BODY_MB", defaultMaxBodyMB, 1, 1024)) << 20
 	c.RequestTimeout = r.duration("REQUEST_TIMEOUT", defaultRequestTimeout)
 	if c.RequestTimeout == 0 {
 		r.fail("REQUEST_TIMEOUT", "must be greater than zero")

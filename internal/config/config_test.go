@@ -21,7 +21,7 @@ func TestDemoDefaults(t *testing.T) {
 	if c.CacheTTL != 60*time.Second || c.CacheStaleTTL != time.Hour || c.CacheNotFoundTTL != 10*time.Second {
 		t.Fatalf("cache defaults: %+v", c)
 	}
-	if c.UpstreamRateLimit != 10 || c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 100 {
+	if c.UpstreamRateLimit != 10 || c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 100 || c.UpstreamMaxBodyBytes != 8<<20 {
 		t.Fatalf("upstream defaults: %+v", c)
 	}
 	if c.Identity.PartitionMetadataKey != "partitionGlobalId" || c.Identity.OrganizationMetadataKey != "uipathOrganization" {
@@ -122,6 +122,8 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"rate limit not a number", with("UPSTREAM_RATE_LIMIT", secret), "UPSTREAM_RATE_LIMIT"},
 		{"rate limit zero", with("UPSTREAM_RATE_LIMIT", "0"), "UPSTREAM_RATE_LIMIT"},
 		{"concurrency too high", with("UPSTREAM_CONCURRENCY", "100000"), "UPSTREAM_CONCURRENCY"},
+		{"body bound zero", with("UPSTREAM_MAX_BODY_MB", "0"), "UPSTREAM_MAX_BODY_MB"},
+		{"body bound not a number", with("UPSTREAM_MAX_BODY_MB", secret), "UPSTREAM_MAX_BODY_MB"},
 		{"auth disabled not a bool", with("AUTH_DISABLED", secret), "AUTH_DISABLED"},
 		{"production without caller auth", with("AUTH_DISABLED", "<unset>"), "AUTH_DISABLED"},
 		{"caller auth and AUTH_DISABLED both", with("AUTH_ISSUER", "https://issuer/", "AUTH_AUDIENCE", "https://api/"), "AUTH_DISABLED"},

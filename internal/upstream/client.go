@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -20,10 +21,14 @@ import (
 	"github.com/orgraph/orgraph/internal/tracing/calls"
 )
 
-// maxBody bounds a successful response body. The largest page the gateway
-// asks for is 100 organizations or members (a few hundred KiB); UiPath group
-// lists are unpaged but small.
-const maxBody = 32 << 20
+// DefaultMaxBody bounds a successful response body when Client.MaxBody is
+// 0 (UPSTREAM_MAX_BODY_MB). The largest answers the gateway asks for are a
+// page of 100 Auth0 organizations, each at most 50 characters of name, 255
+// of display name, a logo URL and 25 metadata entries of up to 255
+// characters: about 1 MiB even at every limit (the recorded organizations
+// are under 500 bytes each), and a UiPath group by id with its members
+// inline, about 400 bytes a member, so 8 MiB is some 20,000 members.
+const DefaultMaxBody = 8 << 20
 
 // maxAttempts bounds the tries of one call: the first and two retries, and
 // only for 429, 5xx and timeouts, only within the caller's deadline.
@@ -50,6 +55,10 @@ type Client struct {
 	// Concurrency bounds the upstream requests one many-key lookup sends
 	// at once (UPSTREAM_CONCURRENCY); below 1, one at a time.
 	Concurrency int
+	// MaxBody bounds a successful response body in bytes
+	// (UPSTREAM_MAX_BODY_MB); 0: DefaultMaxBody. A longer body is an
+	// upstream error, read no further than the bound.
+	MaxBody int64
 
 	flight  singleflight.Group
 	flights sync.Map // flight key → *flightState, while the flight runs
@@ -431,9 +440,43 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 	if checkErr != nil {
 		return nil, checkErr
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	return c.readBody(route, resp)
+}
+
+// codeBodyTooLarge is the error code of a body over Client.MaxBody.
+const codeBodyTooLarge = "body_too_large"
+
+// readBody reads a successful response's body, at most MaxBody bytes: a
+// declared length over it is refused before reading, and an undeclared one
+// is read to one byte past the bound and no further. Closing the body
+// unread then drops the connection instead of draining the rest (the Go
+// transport reuses a connection only after its body reached EOF), so an
+// upstream that streams gigabytes costs the bound, not its stream.
+func (c *Client) readBody(route string, resp *http.Response) ([]byte, error) {
+	limit := c.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	tooLarge := &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindOther, Code: codeBodyTooLarge,
+		Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	if resp.ContentLength > limit {
+		return nil, tooLarge
+	}
+	var body []byte
+	var err error
+	if resp.ContentLength >= 0 {
+		// The transport ends the body at its declared length: one
+		// allocation of exactly that.
+		body = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	}
 	if err != nil {
 		return nil, &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindUnavailable, Err: err}
+	}
+	if int64(len(body)) > limit {
+		return nil, tooLarge
 	}
 	return body, nil
 }
