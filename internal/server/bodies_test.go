@@ -44,8 +44,14 @@ func checkBadAnswerNotCached(t *testing.T, tc badAnswerCase) {
 	if e.Code() != "UPSTREAM_ERROR" || up["errorCode"] != tc.errorCode || up["status"] != float64(200) {
 		t.Fatalf("error = %s %v, want UPSTREAM_ERROR with status 200 and errorCode %s", e.Code(), e.Extensions, tc.errorCode)
 	}
-	if keys, _ := rdb.Keys(t.Context(), redisEnv["REDIS_KEY_PREFIX"]+"v1:*").Result(); len(keys) != 0 {
-		t.Fatalf("Redis holds %q after a bad answer", keys)
+	// Other routes the query passed (an organization before its
+	// connections) are cached as ever; nothing is under the faulted path.
+	keys, _ := rdb.Keys(t.Context(), redisEnv["REDIS_KEY_PREFIX"]+"v1:*").Result()
+	escaped := strings.ReplaceAll(tc.path, "|", "%7C")
+	for _, k := range keys {
+		if strings.HasSuffix(k, escaped) || strings.Contains(k, escaped+"?") {
+			t.Fatalf("Redis holds %q after a bad answer", k)
+		}
 	}
 	again := gw.Query(t, tc.query, nil)
 	if len(again.Errors) > 0 || !strings.Contains(string(again.Data), `"id":"`) {
@@ -77,6 +83,83 @@ func TestOversizedUpstreamBodyIsAnError(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.path, tc.query, tc.errorCode = hogwartsPath, hogwartsQuery, "body_too_large"
 			checkBadAnswerNotCached(t, tc)
+		})
+	}
+}
+
+func json200(body string) http.HandlerFunc {
+	return testutil.Answer(http.StatusOK, "application/json", body)
+}
+
+// TestBadAnswersAreErrorsAndNeverCached: a 200 that is not a well-formed
+// answer of its route is an UPSTREAM_ERROR and is kept in neither tier, so
+// the recovered upstream is asked again at once: HTML, cut JSON and wrong
+// types (invalid_json), and JSON of the right types that is no answer
+// (malformed): null, a missing list, an organization, connection, member,
+// user or group without the field that identifies it. Before, those decoded
+// to phantoms (an organization with id "", an empty list) and were cached
+// for CACHE_TTL.
+func TestBadAnswersAreErrorsAndNeverCached(t *testing.T) {
+	usersPath := "/api/v2/users/" + demoUserID
+	groupsPath := "/hogwarts/identity_/api/Group/" + upstreamsim.PartitionHogwartsID
+	orgQuery := hogwartsQuery
+	byName := `{ organizationByName(name: "hogwarts") { id name } }`
+	page := `{ organizations(first: 5) { nodes { id } } }`
+	connections := `{ organization(id: "` + hogwartsID + `") { connections { id } } }`
+	members := `{ organization(id: "` + hogwartsID + `") { members(first: 5) { nodes { id } } } }`
+	userOrgs := `{ user(id: "` + demoUserID + `") { organizations { id } } }`
+	user := `{ user(id: "` + demoUserID + `") { id email } }`
+	groups := `{ groups(partitionGlobalId: "` + upstreamsim.PartitionHogwartsID + `", organizationName: "hogwarts") { id } }`
+	group := `{ group(partitionGlobalId: "` + upstreamsim.PartitionHogwartsID + `", id: "` + upstreamsim.GroupDaniCID + `", organizationName: "hogwarts") { id } }`
+	for _, tc := range []badAnswerCase{
+		{"organization: HTML", hogwartsPath, testutil.HTMLPage(), orgQuery, "invalid_json"},
+		{"organization: cut JSON", hogwartsPath, testutil.InvalidJSON(), orgQuery, "invalid_json"},
+		{"organization: wrong types", hogwartsPath, json200(`{"id":5,"name":["x"]}`), orgQuery, "invalid_json"},
+		{"organization: null", hogwartsPath, json200(`null`), orgQuery, "malformed"},
+		{"organization: an array", hogwartsPath, json200(`[]`), orgQuery, "invalid_json"},
+		{"organization: no id", hogwartsPath, json200(`{"name":"hogwarts"}`), orgQuery, "malformed"},
+		{"organization by name: empty object", "/api/v2/organizations/name/hogwarts", json200(`{}`), byName, "malformed"},
+		{"organizations page: null list", "/api/v2/organizations", json200(`{"organizations":null,"next":""}`), page, "malformed"},
+		{"organizations page: no list", "/api/v2/organizations", json200(`{"next":"x"}`), page, "malformed"},
+		{"organizations page: an item without id", "/api/v2/organizations", json200(`{"organizations":[{"name":"x"}]}`), page, "malformed"},
+		{"connections: null", hogwartsPath + "/enabled_connections", json200(`null`), connections, "malformed"},
+		{"connections: envelope without its list", hogwartsPath + "/enabled_connections", json200(`{"start":0,"limit":0,"total":0}`), connections, "malformed"},
+		{"connections: no connection_id", hogwartsPath + "/enabled_connections", json200(`[{"connection":{"name":"db","strategy":"auth0"}}]`), connections, "malformed"},
+		{"members: null", hogwartsPath + "/members", json200(`null`), members, "malformed"},
+		{"members: no user_id", hogwartsPath + "/members", json200(`{"members":[{"email":"a@b.c"}]}`), members, "malformed"},
+		{"user's organizations: null", usersPath + "/organizations", json200(`null`), userOrgs, "malformed"},
+		{"user's organizations: no id", usersPath + "/organizations", json200(`[{"name":"hogwarts"}]`), userOrgs, "malformed"},
+		{"user: null", usersPath, json200(`null`), user, "malformed"},
+		{"user: no user_id", usersPath, json200(`{"email":"a@b.c"}`), user, "malformed"},
+		{"groups: null", groupsPath, json200(`null`), groups, "malformed"},
+		{"groups: an object", groupsPath, json200(`{"value":[]}`), groups, "invalid_json"},
+		{"groups: no id", groupsPath, json200(`[{"name":"Everyone","type":0}]`), groups, "malformed"},
+		{"group: null", groupsPath + "/" + upstreamsim.GroupDaniCID, json200(`null`), group, "malformed"},
+		{"group: no id", groupsPath + "/" + upstreamsim.GroupDaniCID, json200(`{"name":"DaniC","type":1}`), group, "malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkBadAnswerNotCached(t, tc) })
+	}
+}
+
+// TestFailedPageIsAnUpstreamError: a page of organizations or members that
+// fails upstream is that field's UPSTREAM_ERROR; it used to panic the
+// resolver (a nil page read before its error) and come back as
+// INTERNAL_SERVER_ERROR.
+func TestFailedPageIsAnUpstreamError(t *testing.T) {
+	for _, tc := range []struct{ path, query, errPath string }{
+		{"/api/v2/organizations", `{ organizations(first: 5) { nodes { id } } }`, "organizations"},
+		{hogwartsPath + "/members", `{ organization(id: "` + hogwartsID + `") { members(first: 5) { nodes { id } } } }`, "organization.members"},
+	} {
+		t.Run(tc.errPath, func(t *testing.T) {
+			_, base := testutil.StartSimulator(t, upstreamsim.Config{})
+			fault := testutil.StartFaultUpstream(t, base)
+			gw := testutil.StartGateway(t, testutil.UpstreamEnv(fault.URL))
+			fault.Fault(http.MethodGet, tc.path, testutil.Answer(http.StatusBadRequest, "application/json",
+				`{"statusCode":400,"error":"Bad Request","message":"Invalid request","errorCode":"invalid_query_string"}`))
+			e := gw.Query(t, tc.query, nil).OnlyError(t)
+			if e.Code() != "UPSTREAM_ERROR" || e.PathString() != tc.errPath {
+				t.Fatalf("error = %s at %s, want UPSTREAM_ERROR at %s", e.Code(), e.PathString(), tc.errPath)
+			}
 		})
 	}
 }

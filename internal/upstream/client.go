@@ -203,7 +203,7 @@ func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, 
 	value, related, derr := d.decode(body, key != "") // with caching off nothing is stored
 	c.recordDecode(d.route, "upstream")
 	if derr != nil {
-		return nil, &Error{Service: c.Service, Route: d.route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: derr}
+		return nil, decodeError(c.Service, d.route, derr)
 	}
 	e := c.Cache.NewEntry(http.StatusOK, value, len(body))
 	if key == "" {
