@@ -363,7 +363,7 @@ func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 	now := c.now()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
 	defer cancel()
-	_, err := c.cfg.Redis.Pipelined(rctx, func(p redis.Pipeliner) error {
+	cmds, err := c.cfg.Redis.Pipelined(rctx, func(p redis.Pipeliner) error {
 		for _, w := range writes {
 			ttl := w.Entry.StaleUntil.Sub(now)
 			if ttl <= 0 {
@@ -373,11 +373,35 @@ func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !refusedOnly(cmds) {
 		c.redisFailed(err)
 		return
 	}
+	if err != nil {
+		// Redis answered, and said no to these values (full under
+		// noeviction, an ACL, a size limit): their entries stay
+		// in-process only. Redis is not down, so reads and the other
+		// writes go on; marking it degraded would skip them for nothing.
+		c.cfg.Logger.Warn("cache: Redis refused a write; the entry is kept in-process only", slog.String("error", err.Error()))
+	}
 	c.redisWorked()
+}
+
+// refusedOnly reports whether every failed command of a pipeline failed
+// with an error reply from Redis (which answered, so it is up) rather than
+// a connection error or a timeout.
+func refusedOnly(cmds []redis.Cmder) bool {
+	failed := false
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			var reply redis.Error
+			if !errors.As(err, &reply) {
+				return false
+			}
+			failed = true
+		}
+	}
+	return failed
 }
 
 // Set keeps one entry in both tiers (tests and single writes).

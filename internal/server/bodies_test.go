@@ -163,3 +163,38 @@ func TestFailedPageIsAnUpstreamError(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedRedisWriteIsNotAnOutage: when Redis answers a write with an
+// error (here: full under noeviction), that entry stays in-process only;
+// Redis is not marked down, so entries already in it are still read. Before,
+// one refused value marked Redis degraded and reads skipped it.
+func TestRefusedRedisWriteIsNotAnOutage(t *testing.T) {
+	srv := redistest.StartServer(t)
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{})
+	env := with(testutil.UpstreamEnv(base), map[string]string{"REDIS_URL": srv.URL(), "REDIS_KEY_PREFIX": "refused:"})
+	durmstrang := `{ organization(id: "` + upstreamsim.OrgDurmstrangID + `") { id name } }`
+	var warm struct{ Organization struct{ ID string } }
+	testutil.StartGateway(t, env).Query(t, durmstrang, nil).Decode(t, &warm) // now in Redis
+
+	gw := testutil.StartGateway(t, env) // an empty in-process tier
+	rdb := srv.Client()
+	for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
+		if err := rdb.ConfigSet(t.Context(), kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var data struct{ Organization struct{ ID string } }
+	gw.Query(t, hogwartsQuery, nil).Decode(t, &data) // fetched; Redis refuses its write
+	sim.Reset()
+	gw.Query(t, durmstrang, nil).Decode(t, &data)
+	if data.Organization.ID != warm.Organization.ID {
+		t.Fatalf("got %+v", data)
+	}
+	if n := sim.Total(); n != 0 {
+		t.Fatalf("%d upstream calls for an entry in Redis, want 0: %v", n, sim.Counts())
+	}
+	logs := gw.Logs.String()
+	if strings.Contains(logs, "cache degraded") || !strings.Contains(logs, "Redis refused a write") {
+		t.Fatalf("a refused write must be logged as such and not mark Redis down:\n%s", logs)
+	}
+}
