@@ -205,14 +205,14 @@ func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, 
 	if derr != nil {
 		return nil, decodeError(c.Service, d.route, derr)
 	}
-	e := c.Cache.NewEntry(http.StatusOK, value, len(body))
 	if key == "" {
-		return e, nil
+		return c.Cache.NewEntry(http.StatusOK, value, len(body)), nil
 	}
+	e := c.Cache.NewEntry(http.StatusOK, value, weight(value, len(body)))
 	c.Cache.SetLocal(key, e)
 	w.add(ctx, c.Cache, cache.Write{Key: key, Entry: e, Body: body})
 	for _, r := range related {
-		re := &cache.Entry{Status: http.StatusOK, Value: r.Value, Size: len(r.Body),
+		re := &cache.Entry{Status: http.StatusOK, Value: r.Value, Size: weight(r.Value, len(r.Body)),
 			FetchedAt: e.FetchedAt, FreshUntil: e.FreshUntil, StaleUntil: e.StaleUntil}
 		rk := c.cacheKey(ctx, r.URL)
 		c.Cache.SetLocal(rk, re)
@@ -220,6 +220,11 @@ func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, 
 	}
 	return e, nil
 }
+
+// weight is what an entry of value, decoded from a body of bodyLen bytes,
+// weighs in the in-process tier: decoded values often hold several times
+// their JSON (cache.MemSize), and the tier's bound is on memory.
+func weight(value any, bodyLen int) int { return max(bodyLen, cache.MemSize(value)) }
 
 // refresh renews a stale entry in the background, when this replica wins
 // the key's lease and the budget has room now: a stale answer has already

@@ -296,7 +296,7 @@ func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []i
 				rest = append(rest, i)
 				continue
 			}
-			e.Value = v
+			e.Value, e.Size = v, weight(v, len(s.Body))
 		}
 		c.Cache.SetLocal(ls[i].key, e)
 		c.hit(ctx, d, &ls[i], e, t)
