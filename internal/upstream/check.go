@@ -58,9 +58,6 @@ func CheckResponse(service, route string, resp *http.Response, now time.Time) er
 	return e
 }
 
-// codeRedirect is the error code of an upstream answer that redirects.
-const codeRedirect = "redirect"
-
 func isRedirect(status int) bool { return status >= 300 && status < 400 }
 
 // errorEnvelope covers both upstreams' error shapes: Auth0's

@@ -448,9 +448,6 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 	return c.readBody(route, resp)
 }
 
-// codeBodyTooLarge is the error code of a body over Client.MaxBody.
-const codeBodyTooLarge = "body_too_large"
-
 // readBody reads a successful response's body, at most MaxBody bytes: a
 // declared length over it is refused before reading, and an undeclared one
 // is read to one byte past the bound and no further. Closing the body

@@ -377,12 +377,6 @@ var errInvalidJSON = fmt.Errorf("the body is not JSON")
 // is an upstream error (code malformed) and is never cached.
 var ErrMalformed = errors.New("upstream: malformed answer")
 
-// Codes of a 200 whose body is not a usable answer.
-const (
-	codeInvalidJSON = "invalid_json" // not JSON, or JSON of the wrong types
-	codeMalformed   = "malformed"    // see ErrMalformed
-)
-
 // decodeError is the upstream error of a 200 body that did not decode.
 func decodeError(service, route string, err error) *Error {
 	code := codeInvalidJSON
