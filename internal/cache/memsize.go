@@ -1,6 +1,9 @@
 package cache
 
-import "reflect"
+import (
+	"math/bits"
+	"reflect"
+)
 
 // MemSize estimates the heap bytes a decoded value holds: what its
 // pointers, strings, slices, maps and interfaces reach, each allocation
@@ -74,14 +77,18 @@ func reached(v reflect.Value) int {
 	return 0
 }
 
-// allocSize rounds n up to the allocator's small size classes (8, 16, then
-// multiples of 16); 0 stays 0.
+// allocSize rounds n up at least as far as Go's size classes do: 8, then
+// multiples of 16 to 256, then steps of an eighth of the next power of two
+// (the classes are never further apart than that); 0 stays 0.
 func allocSize(n int) int {
 	switch {
 	case n <= 0:
 		return 0
 	case n <= 8:
 		return 8
+	case n <= 256:
+		return (n + 15) &^ 15
 	}
-	return (n + 15) &^ 15
+	step := 1 << (bits.Len(uint(n-1)) - 3)
+	return (n + step - 1) / step * step
 }

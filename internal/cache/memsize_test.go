@@ -76,7 +76,9 @@ func TestMemSizeCoversWhatValuesHold(t *testing.T) {
 			est := float64(cache.MemSize(decode(1)))
 			body, _, _ := strings.Cut(fmt.Sprintf(tc.body, 1), "//")
 			t.Logf("body %d bytes, held %.0f, estimated %.0f", len(body), real, est)
-			if est < real || est > 3*real {
+			// The race detector's own allocations are not what a production
+			// build holds: under it only the upper bound is checked.
+			if est < real && !raceEnabled || est > 3*real {
 				t.Fatalf("estimate %.0f for %.0f bytes held: want between 1 and 3 times", est, real)
 			}
 		})
