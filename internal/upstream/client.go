@@ -25,9 +25,10 @@ import (
 // 0 (UPSTREAM_MAX_BODY_MB). The largest answers the gateway asks for are a
 // page of 100 Auth0 organizations, each at most 50 characters of name, 255
 // of display name, a logo URL and 25 metadata entries of up to 255
-// characters: about 1 MiB even at every limit (the recorded organizations
-// are under 500 bytes each), and a UiPath group by id with its members
-// inline, about 400 bytes a member, so 8 MiB is some 20,000 members.
+// characters: some 15 KB an organization, 1.5 MB a page, with every field at
+// its limit (the recorded organizations are under 500 bytes each); and a
+// UiPath group by id with its members inline, about 400 bytes a member, so
+// 8 MiB is some 20,000 members.
 const DefaultMaxBody = 8 << 20
 
 // maxAttempts bounds the tries of one call: the first and two retries, and
