@@ -143,7 +143,10 @@ func membersOf(ctx context.Context, orgs []*auth0.Organization, first *int, afte
 	for i, o := range orgs {
 		page, err := pager.Collect(ctx, pager.KindMembers, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Member, string, error) {
 			p, err := l.MembersPage(ctx, auth0.MembersKey{OrganizationID: o.ID, From: from, Take: take})
-			return p.Members, p.Next, err
+			if err != nil { // p is nil then
+				return nil, "", err
+			}
+			return p.Members, p.Next, nil
 		})
 		if err != nil {
 			if errs == nil {
@@ -170,7 +173,10 @@ func organizationsPage(ctx context.Context, first *int, after *string) (*model.O
 	return withLoaders(ctx, func(l *loaders.Loaders) (*model.OrganizationPage, error) {
 		page, err := pager.Collect(ctx, pager.KindOrganizations, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Organization, string, error) {
 			p, err := l.OrganizationsPage(ctx, auth0.PageKey{From: from, Take: take})
-			return p.Organizations, p.Next, err
+			if err != nil { // p is nil then
+				return nil, "", err
+			}
+			return p.Organizations, p.Next, nil
 		})
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ package auth0
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -96,10 +97,15 @@ func New(baseURL string, http *upstream.Client) *Client {
 		},
 		func(body []byte) (int, error) {
 			var env struct {
-				Total int `json:"total"`
+				Total *int `json:"total"`
 			}
-			err := json.Unmarshal(body, &env)
-			return env.Total, err
+			if err := json.Unmarshal(body, &env); err != nil {
+				return 0, err
+			}
+			if env.Total == nil || *env.Total < 0 { // null, {} or no count at all
+				return 0, fmt.Errorf("%w: no total", upstream.ErrMalformed)
+			}
+			return *env.Total, nil
 		}, nil)
 	c.organizationByID = upstream.NewRoute(RouteOrganization,
 		func(dst []byte, id string) ([]byte, error) { return c.appendOrganization(dst, id), nil },

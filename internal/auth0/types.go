@@ -3,7 +3,11 @@ package auth0
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
+
+	"github.com/orgraph/orgraph/internal/upstream"
 )
 
 // Organization is an Auth0 organization as the Management API sends it. Every
@@ -135,6 +139,75 @@ type User struct {
 // finisher is a decoded value that derives something from its fields once.
 type finisher interface{ finish() }
 
+// checker is a decoded value that knows which of its fields identify it:
+// an answer without them is not one (a 200 with null, or an organization
+// without id, would be a phantom with id ""), so decoding fails, and
+// nothing of it is cached.
+type checker interface{ check() error }
+
+func (o *Organization) check() error {
+	if o.ID == "" {
+		return fmt.Errorf("%w: an organization without id", upstream.ErrMalformed)
+	}
+	return nil
+}
+
+func (c *EnabledConnection) check() error {
+	if c.ConnectionID == "" {
+		return fmt.Errorf("%w: an enabled connection without connection_id", upstream.ErrMalformed)
+	}
+	return nil
+}
+
+func (m *Member) check() error {
+	if m.UserID == "" {
+		return fmt.Errorf("%w: a member without user_id", upstream.ErrMalformed)
+	}
+	return nil
+}
+
+func (u *User) check() error {
+	if u.UserID == "" {
+		return fmt.Errorf("%w: a user without user_id", upstream.ErrMalformed)
+	}
+	return nil
+}
+
+func (p *OrganizationsPage) check() error {
+	if p.Organizations == nil { // absent or null; [] is an empty page
+		return fmt.Errorf("%w: a page without organizations", upstream.ErrMalformed)
+	}
+	return checkAll(p.Organizations)
+}
+
+func (p *MembersPage) check() error {
+	if p.Members == nil {
+		return fmt.Errorf("%w: a page without members", upstream.ErrMalformed)
+	}
+	return checkAll(p.Members)
+}
+
+// checkAll checks every item of a list.
+func checkAll[T any](items []T) error {
+	for i := range items {
+		if c, ok := any(&items[i]).(checker); ok {
+			if err := c.check(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var errNotJSON = errors.New("the body is not JSON")
+
+// startsWith reports whether body's first non-space byte is b: a JSON null
+// decodes into a struct or a slice without error and without changing it.
+func startsWith(body []byte, b byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == b
+}
+
 func (p *OrganizationsPage) finish() { finishAll(p.Organizations) }
 
 func finishAll(orgs []Organization) {
@@ -143,11 +216,20 @@ func finishAll(orgs []Organization) {
 	}
 }
 
-// decodeJSON decodes one object into a fresh *T.
+// decodeJSON decodes one object into a fresh *T, which must pass its
+// check.
 func decodeJSON[T any](body []byte) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(body, v); err != nil {
 		return nil, err
+	}
+	if !startsWith(body, '{') { // null: the one other value that decodes
+		return nil, fmt.Errorf("%w: not a JSON object", upstream.ErrMalformed)
+	}
+	if c, ok := any(v).(checker); ok {
+		if err := c.check(); err != nil {
+			return nil, err
+		}
 	}
 	if f, ok := any(v).(finisher); ok {
 		f.finish()
@@ -174,19 +256,31 @@ func (e connectionsEnvelope) list() []EnabledConnection { return e.EnabledConnec
 
 // decodeOffsetPage decodes either shape an offset list can come in, choosing
 // by the first byte so the body is decoded in one pass: a bare array
-// (without include_totals) or the envelope E. The result is never nil.
+// (without include_totals) or the envelope E, whose list must be there. Every
+// item must pass its check. The result is never nil.
 func decodeOffsetPage[T any, E envelope[T]](body []byte) ([]T, error) {
 	var items []T
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+	switch {
+	case startsWith(body, '['):
 		if err := json.Unmarshal(body, &items); err != nil {
 			return nil, err
 		}
-	} else {
+	case startsWith(body, '{'):
 		var env E
 		if err := json.Unmarshal(body, &env); err != nil {
 			return nil, err
 		}
-		items = env.list()
+		if items = env.list(); items == nil { // absent or null
+			return nil, fmt.Errorf("%w: an envelope without its list", upstream.ErrMalformed)
+		}
+	default:
+		if !json.Valid(body) {
+			return nil, errNotJSON
+		}
+		return nil, fmt.Errorf("%w: neither a JSON array nor an object", upstream.ErrMalformed)
+	}
+	if err := checkAll(items); err != nil {
+		return nil, err
 	}
 	if items == nil {
 		items = []T{}

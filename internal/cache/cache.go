@@ -6,8 +6,8 @@
 //
 // The in-process tier holds what the upstream client decoded, never the raw
 // body: a hit costs a lock-free lookup (github.com/maypok86/otter/v2) and no
-// JSON decoding. It is bounded in bytes, weighing each entry by the size of
-// the body it was decoded from. Values in it are shared by every request
+// JSON decoding. It is bounded in bytes, weighing each entry by what its
+// decoded value holds in memory (MemSize), never less than its body. Values in it are shared by every request
 // that reads them and must never be written to.
 //
 // Redis holds readable JSON (redis-cli GET shows the upstream body) under
@@ -46,8 +46,9 @@ type Entry struct {
 	// Value is the decoded upstream body (nil for a 404). It is shared by
 	// every request that reads the entry: nobody may write to it.
 	Value any
-	// Size is the length of the body Value was decoded from: the entry's
-	// weight in the in-process tier.
+	// Size is the entry's weight in the in-process tier: what Value holds
+	// in memory (MemSize), or the length of the body it was decoded from
+	// when that is more.
 	Size       int
 	FetchedAt  time.Time
 	FreshUntil time.Time
@@ -103,8 +104,8 @@ type Config struct {
 	StaleTTL time.Duration
 	// NotFoundTTL is how long a 404 is remembered.
 	NotFoundTTL time.Duration
-	// LocalBytes bounds the in-process tier by the summed size of the
-	// bodies its entries were decoded from (default 64 MiB).
+	// LocalBytes bounds the in-process tier by the summed weight (Entry.Size)
+	// of its entries (default 64 MiB).
 	LocalBytes int64
 	// RedisTimeout bounds one Redis round trip, so a slow Redis costs a
 	// request at most this much before the in-process tier answers alone.
@@ -363,7 +364,7 @@ func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 	now := c.now()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
 	defer cancel()
-	_, err := c.cfg.Redis.Pipelined(rctx, func(p redis.Pipeliner) error {
+	cmds, err := c.cfg.Redis.Pipelined(rctx, func(p redis.Pipeliner) error {
 		for _, w := range writes {
 			ttl := w.Entry.StaleUntil.Sub(now)
 			if ttl <= 0 {
@@ -373,11 +374,35 @@ func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !refusedOnly(cmds) {
 		c.redisFailed(err)
 		return
 	}
+	if err != nil {
+		// Redis answered, and said no to these values (full under
+		// noeviction, an ACL, a size limit): their entries stay
+		// in-process only. Redis is not down, so reads and the other
+		// writes go on; marking it degraded would skip them for nothing.
+		c.cfg.Logger.Warn("cache: Redis refused a write; the entry is kept in-process only", slog.String("error", err.Error()))
+	}
 	c.redisWorked()
+}
+
+// refusedOnly reports whether every failed command of a pipeline failed
+// with an error reply from Redis (which answered, so it is up) rather than
+// a connection error or a timeout.
+func refusedOnly(cmds []redis.Cmder) bool {
+	failed := false
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			var reply redis.Error
+			if !errors.As(err, &reply) {
+				return false
+			}
+			failed = true
+		}
+	}
+	return failed
 }
 
 // Set keeps one entry in both tiers (tests and single writes).

@@ -57,6 +57,9 @@ type Config struct {
 	// X-RateLimit headers pause calls to it (UPSTREAM_MAX_PAUSE), and so the
 	// retryAfter callers are told.
 	UpstreamMaxPause time.Duration
+	// UpstreamMaxBodyBytes bounds one successful upstream body
+	// (UPSTREAM_MAX_BODY_MB); a longer one is an upstream error.
+	UpstreamMaxBodyBytes int64
 	// RequestTimeout bounds one GraphQL request, waits for rate budget and
 	// retries included.
 	RequestTimeout time.Duration
@@ -131,6 +134,7 @@ const (
 	defaultTimeout         = 5 * time.Second
 	defaultConcurrency     = 100 // a level of one page of parents goes out in one round
 	defaultLocalMB         = 64
+	defaultMaxBodyMB       = 8 // upstream.DefaultMaxBody: over 8 times the largest real page
 	defaultResponseMB      = 32
 	defaultRequestTimeout  = 10 * time.Second
 	defaultMaxPause        = time.Minute // Auth0's buckets refill within a minute
@@ -230,6 +234,7 @@ func Load(lookup Lookup) (Config, error) {
 	if c.UpstreamMaxPause < time.Second || c.UpstreamMaxPause > maxMaxPause {
 		r.fail("UPSTREAM_MAX_PAUSE", "must be a Go duration from 1s to 1h")
 	}
+	c.UpstreamMaxBodyBytes = int64(r.intRange("UPSTREAM_MAX_BODY_MB", defaultMaxBodyMB, 1, 1024)) << 20
 	c.RequestTimeout = r.duration("REQUEST_TIMEOUT", defaultRequestTimeout)
 	if c.RequestTimeout == 0 {
 		r.fail("REQUEST_TIMEOUT", "must be greater than zero")

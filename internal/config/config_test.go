@@ -23,7 +23,7 @@ func TestDemoDefaults(t *testing.T) {
 	if c.CacheTTL != 60*time.Second || c.CacheStaleTTL != time.Hour || c.CacheNotFoundTTL != 10*time.Second {
 		t.Fatalf("cache defaults: %+v", c)
 	}
-	if c.UpstreamRateLimit != 10 || c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 100 {
+	if c.UpstreamRateLimit != 10 || c.UpstreamTimeout != 5*time.Second || c.UpstreamConcurrency != 100 || c.UpstreamMaxBodyBytes != 8<<20 {
 		t.Fatalf("upstream defaults: %+v", c)
 	}
 	if c.Identity.PartitionMetadataKey != "partitionGlobalId" || c.Identity.OrganizationMetadataKey != "uipathOrganization" {
@@ -136,6 +136,8 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"max pause not a duration", with("UPSTREAM_MAX_PAUSE", secret), "UPSTREAM_MAX_PAUSE"},
 		{"max pause under a second", with("UPSTREAM_MAX_PAUSE", "500ms"), "UPSTREAM_MAX_PAUSE"},
 		{"max pause over an hour", with("UPSTREAM_MAX_PAUSE", "2h"), "UPSTREAM_MAX_PAUSE"},
+		{"body bound zero", with("UPSTREAM_MAX_BODY_MB", "0"), "UPSTREAM_MAX_BODY_MB"},
+		{"body bound not a number", with("UPSTREAM_MAX_BODY_MB", secret), "UPSTREAM_MAX_BODY_MB"},
 		{"auth disabled not a bool", with("AUTH_DISABLED", secret), "AUTH_DISABLED"},
 		{"production without caller auth", with("AUTH_DISABLED", "<unset>"), "AUTH_DISABLED"},
 		{"caller auth and AUTH_DISABLED both", with("AUTH_ISSUER", "https://issuer/", "AUTH_AUDIENCE", "https://api/"), "AUTH_DISABLED"},

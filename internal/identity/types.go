@@ -3,9 +3,12 @@ package identity
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orgraph/orgraph/internal/upstream"
 )
 
 // Group is a UiPath group as GET /api/Group sends it. Type and the times are
@@ -180,11 +183,21 @@ func (g *Group) MemberList() []DirectoryEntity {
 	return g.Members
 }
 
-// decodeGroups decodes a group list into a fresh, never nil, slice.
+// decodeGroups decodes a group list into a fresh, never nil, slice. The
+// list must be a JSON array (null is not an empty list: it decodes without
+// error and would be cached as one) and every group must have its id.
 func decodeGroups(body []byte) ([]Group, error) {
 	var groups []Group
 	if err := json.Unmarshal(body, &groups); err != nil {
 		return nil, err
+	}
+	if !startsWith(body, '[') { // null: the one other value that decodes
+		return nil, fmt.Errorf("%w: a group list that is not a JSON array", upstream.ErrMalformed)
+	}
+	for i := range groups {
+		if err := groups[i].check(); err != nil {
+			return nil, err
+		}
 	}
 	if groups == nil {
 		groups = []Group{}
@@ -192,11 +205,32 @@ func decodeGroups(body []byte) ([]Group, error) {
 	return groups, nil
 }
 
-// decodeGroup decodes one group into a fresh value.
+// decodeGroup decodes one group into a fresh value: a JSON object with its
+// id.
 func decodeGroup(body []byte) (*Group, error) {
 	g := new(Group)
 	if err := json.Unmarshal(body, g); err != nil {
 		return nil, err
 	}
+	if !startsWith(body, '{') { // null
+		return nil, fmt.Errorf("%w: a group that is not a JSON object", upstream.ErrMalformed)
+	}
+	if err := g.check(); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// check refuses a group without id: it would be a phantom group with id "".
+func (g *Group) check() error {
+	if g.ID == "" {
+		return fmt.Errorf("%w: a group without id", upstream.ErrMalformed)
+	}
+	return nil
+}
+
+// startsWith reports whether body's first non-space byte is b.
+func startsWith(body []byte, b byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == b
 }

@@ -232,6 +232,7 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		c.Logger = log
 		c.Tracer = tracer // nil without OTLP settings: no spans
 		c.Concurrency = cfg.UpstreamConcurrency
+		c.MaxBody = cfg.UpstreamMaxBodyBytes
 		return c
 	}
 	up := loaders.Upstreams{

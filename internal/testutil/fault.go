@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -197,4 +198,47 @@ func writeRepeated(w io.Writer, c byte, n int64) {
 		}
 		n -= k
 	}
+}
+
+// Written is what one fault answer wrote before it returned: a test tells
+// from it whether the gateway hung up before the end of a body (a write
+// failed) or drained it.
+type Written struct {
+	bytes  atomic.Int64
+	broken atomic.Bool
+	done   chan struct{}
+	once   sync.Once
+}
+
+// CountWritten wraps answer, for one request, to count what it writes.
+func CountWritten(answer http.HandlerFunc) (http.HandlerFunc, *Written) {
+	c := &Written{done: make(chan struct{})}
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer c.once.Do(func() { close(c.done) })
+		answer(countingWriter{w, c}, r)
+	}, c
+}
+
+// Done is closed when the answer has returned.
+func (c *Written) Done() <-chan struct{} { return c.done }
+
+// Bytes is how many body bytes the answer wrote successfully.
+func (c *Written) Bytes() int64 { return c.bytes.Load() }
+
+// Broken reports whether a write failed: the client closed the connection
+// before the answer ended.
+func (c *Written) Broken() bool { return c.broken.Load() }
+
+type countingWriter struct {
+	http.ResponseWriter
+	c *Written
+}
+
+func (w countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.c.bytes.Add(int64(n))
+	if err != nil {
+		w.c.broken.Store(true)
+	}
+	return n, err
 }

@@ -43,6 +43,11 @@ func CheckResponse(service, route string, resp *http.Response, now time.Time) er
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e.Code, e.Message = parseErrorBody(body)
+	if isRedirect(resp.StatusCode) {
+		// Not followed (WithoutRedirects); the code says why it failed,
+		// and Location, which may point anywhere, is not kept.
+		e.Code, e.Message = codeRedirect, ""
+	}
 	if !safeCode(e.Code) {
 		// Codes reach callers (extensions.upstream.errorCode): only short
 		// identifiers, never free text an upstream might put there.
@@ -53,6 +58,8 @@ func CheckResponse(service, route string, resp *http.Response, now time.Time) er
 	}
 	return e
 }
+
+func isRedirect(status int) bool { return status >= 300 && status < 400 }
 
 // errorEnvelope covers both upstreams' error shapes: Auth0's
 // {statusCode,error,message,errorCode}, UiPath's {errorMessage}, ASP.NET

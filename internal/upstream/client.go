@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -20,10 +21,15 @@ import (
 	"github.com/orgraph/orgraph/internal/tracing/calls"
 )
 
-// maxBody bounds a successful response body. The largest page the gateway
-// asks for is 100 organizations or members (a few hundred KiB); UiPath group
-// lists are unpaged but small.
-const maxBody = 32 << 20
+// DefaultMaxBody bounds a successful response body when Client.MaxBody is
+// 0 (UPSTREAM_MAX_BODY_MB). The largest answers the gateway asks for are a
+// page of 100 Auth0 organizations, each at most 50 characters of name, 255
+// of display name, a logo URL and 25 metadata entries of up to 255
+// characters: some 15 KB an organization, 1.5 MB a page, with every field at
+// its limit (the recorded organizations are under 500 bytes each); and a
+// UiPath group by id with its members inline, about 400 bytes a member, so
+// 8 MiB is some 20,000 members.
+const DefaultMaxBody = 8 << 20
 
 // maxAttempts bounds the tries of one call: the first and two retries, and
 // only for 429, 5xx and timeouts, only within the caller's deadline.
@@ -50,6 +56,10 @@ type Client struct {
 	// Concurrency bounds the upstream requests one many-key lookup sends
 	// at once (UPSTREAM_CONCURRENCY); below 1, one at a time.
 	Concurrency int
+	// MaxBody bounds a successful response body in bytes
+	// (UPSTREAM_MAX_BODY_MB); 0: DefaultMaxBody. A longer body is an
+	// upstream error, read no further than the bound.
+	MaxBody int64
 
 	flight  singleflight.Group
 	flights sync.Map // flight key → *flightState, while the flight runs
@@ -65,12 +75,10 @@ type flightState struct {
 type flightStateKey struct{}
 
 // NewClient returns a Client for service. timeout bounds one upstream call,
-// including the token fetch it may need.
+// including the token fetch it may need. The client uses httpClient's
+// transport but never follows a redirect (see WithoutRedirects).
 func NewClient(service string, httpClient *http.Client, tokens TokenSource, timeout time.Duration) *Client {
-	if httpClient == nil {
-		httpClient = http.DefaultClient
-	}
-	return &Client{Service: service, HTTP: httpClient, Tokens: tokens, Timeout: timeout, now: time.Now,
+	return &Client{Service: service, HTTP: WithoutRedirects(httpClient), Tokens: tokens, Timeout: timeout, now: time.Now,
 		Logger: slog.New(slog.DiscardHandler), Concurrency: 1}
 }
 
@@ -196,16 +204,16 @@ func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, 
 	value, related, derr := d.decode(body, key != "") // with caching off nothing is stored
 	c.recordDecode(d.route, "upstream")
 	if derr != nil {
-		return nil, &Error{Service: c.Service, Route: d.route, Status: http.StatusOK, Kind: KindOther, Code: "invalid_json", Err: derr}
+		return nil, decodeError(c.Service, d.route, derr)
 	}
-	e := c.Cache.NewEntry(http.StatusOK, value, len(body))
 	if key == "" {
-		return e, nil
+		return c.Cache.NewEntry(http.StatusOK, value, len(body)), nil
 	}
+	e := c.Cache.NewEntry(http.StatusOK, value, weight(value, len(body)))
 	c.Cache.SetLocal(key, e)
 	w.add(ctx, c.Cache, cache.Write{Key: key, Entry: e, Body: body})
 	for _, r := range related {
-		re := &cache.Entry{Status: http.StatusOK, Value: r.Value, Size: len(r.Body),
+		re := &cache.Entry{Status: http.StatusOK, Value: r.Value, Size: weight(r.Value, len(r.Body)),
 			FetchedAt: e.FetchedAt, FreshUntil: e.FreshUntil, StaleUntil: e.StaleUntil}
 		rk := c.cacheKey(ctx, r.URL)
 		c.Cache.SetLocal(rk, re)
@@ -213,6 +221,11 @@ func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, 
 	}
 	return e, nil
 }
+
+// weight is what an entry of value, decoded from a body of bodyLen bytes,
+// weighs in the in-process tier: decoded values often hold several times
+// their JSON (cache.MemSize), and the tier's bound is on memory.
+func weight(value any, bodyLen int) int { return max(bodyLen, cache.MemSize(value)) }
 
 // refresh renews a stale entry in the background, when this replica wins
 // the key's lease and the budget has room now: a stale answer has already
@@ -358,6 +371,23 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 	}
 }
 
+// WithoutRedirects returns a copy of hc (http.DefaultClient when nil) that
+// never follows a redirect: the 3xx itself is the answer, which
+// CheckResponse turns into an upstream error. Go follows redirects to any
+// port or scheme of the same host with the Authorization header, and 307/308
+// repeat a token request's body, client secret included; neither Auth0 nor
+// UiPath redirect their API or token endpoints, so a redirect is a
+// misconfigured or hostile upstream, and even a same-origin one is refused
+// rather than trusted to stay there.
+func WithoutRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	cp := *hc
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
 // retryable: a GET may be repeated after a 429, a 5xx or no answer at all.
 func retryable(e *Error) bool {
 	return e.Kind == KindRateLimited && e.Status == http.StatusTooManyRequests ||
@@ -433,9 +463,40 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 	if checkErr != nil {
 		return nil, checkErr
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	return c.readBody(route, resp)
+}
+
+// readBody reads a successful response's body, at most MaxBody bytes: a
+// declared length over it is refused before reading, and an undeclared one
+// is read to one byte past the bound and no further. Closing the body
+// unread then drops the connection instead of draining the rest (the Go
+// transport reuses a connection only after its body reached EOF), so an
+// upstream that streams gigabytes costs the bound, not its stream.
+func (c *Client) readBody(route string, resp *http.Response) ([]byte, error) {
+	limit := c.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	tooLarge := &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindOther, Code: codeBodyTooLarge,
+		Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	if resp.ContentLength > limit {
+		return nil, tooLarge
+	}
+	var body []byte
+	var err error
+	if resp.ContentLength >= 0 {
+		// The transport ends the body at its declared length: one
+		// allocation of exactly that.
+		body = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	}
 	if err != nil {
 		return nil, &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindUnavailable, Err: err}
+	}
+	if int64(len(body)) > limit {
+		return nil, tooLarge
 	}
 	return body, nil
 }

@@ -63,6 +63,16 @@ type RateLimit struct {
 	Reset     time.Time
 }
 
+// Error codes the gateway itself gives an upstream answer it cannot use
+// (Error.Code, shown as extensions.upstream.errorCode): short identifiers,
+// like the upstreams' own.
+const (
+	codeInvalidJSON  = "invalid_json"   // a 200 that is not JSON, or JSON of the wrong types
+	codeMalformed    = "malformed"      // a 200 of the right types that is no answer (ErrMalformed)
+	codeBodyTooLarge = "body_too_large" // a 200 body over Client.MaxBody
+	codeRedirect     = "redirect"       // a 3xx, never followed (WithoutRedirects)
+)
+
 // Error is the one error type every upstream client returns for a failed call.
 //
 // Message holds the upstream's own message for logs only: it may echo request

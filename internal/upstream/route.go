@@ -3,7 +3,9 @@ package upstream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -294,7 +296,7 @@ func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []i
 				rest = append(rest, i)
 				continue
 			}
-			e.Value = v
+			e.Value, e.Size = v, weight(v, len(s.Body))
 		}
 		c.Cache.SetLocal(ls[i].key, e)
 		c.hit(ctx, d, &ls[i], e, t)
@@ -369,6 +371,21 @@ var rawJSON = NewRoute("", func(dst []byte, u string) ([]byte, error) { return a
 
 var errInvalidJSON = fmt.Errorf("the body is not JSON")
 
+// ErrMalformed is what a route's decode wraps when a body is JSON of the
+// right types but not an answer: null, an empty object, or an item
+// without the fields that identify it. Like a body that does not decode, it
+// is an upstream error (code malformed) and is never cached.
+var ErrMalformed = errors.New("upstream: malformed answer")
+
+// decodeError is the upstream error of a 200 body that did not decode.
+func decodeError(service, route string, err error) *Error {
+	code := codeInvalidJSON
+	if errors.Is(err, ErrMalformed) {
+		code = codeMalformed
+	}
+	return &Error{Service: service, Route: route, Status: http.StatusOK, Kind: KindOther, Code: code, Err: err}
+}
+
 // GetJSON fetches rawURL through the cache and sharing like any route, and
 // decodes the body into out on every call. It is for callers without a
 // typed route (tests, tools): the loaders use typed routes, which decode
@@ -385,7 +402,7 @@ func (c *Client) GetJSON(ctx context.Context, route, rawURL string, out any) err
 		return &Error{Service: c.Service, Route: route, Status: 404, Kind: KindNotFound, Code: "not_found"}
 	}
 	if err := json.Unmarshal(res.Value, out); err != nil {
-		return &Error{Service: c.Service, Route: route, Status: 200, Kind: KindOther, Code: "invalid_json", Err: err}
+		return decodeError(c.Service, route, err)
 	}
 	return nil
 }

@@ -88,7 +88,7 @@ func NewClientCredentials(service, tokenURL, clientID, clientSecret string, scop
 			EndpointParams: values,
 			AuthStyle:      oauth2.AuthStyleInParams,
 		},
-		client: httpClient,
+		client: WithoutRedirects(httpClient),
 		scope:  "client-" + fingerprint(service+"\x00"+tokenURL+"\x00"+clientID),
 		early:  time.Minute,
 		now:    time.Now,
@@ -103,9 +103,7 @@ func (c *ClientCredentials) Token(ctx context.Context) (string, error) {
 	if c.tok != nil && (c.tok.Expiry.IsZero() || c.now().Add(c.early).Before(c.tok.Expiry)) {
 		return c.tok.AccessToken, nil
 	}
-	if c.client != nil {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, c.client)
-	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.client)
 	tok, err := c.cfg.Token(ctx)
 	if err != nil {
 		return "", c.tokenError(err)
@@ -130,6 +128,8 @@ func (c *ClientCredentials) tokenError(err error) error {
 			e.RetryAfter = retryAfter(re.Response.Header, ParseRateLimit(re.Response.Header), c.now())
 		case re.Response.StatusCode >= 500:
 			e.Kind = KindOther
+		case isRedirect(re.Response.StatusCode): // not followed (WithoutRedirects)
+			e.Kind, e.Code = KindOther, codeRedirect
 		}
 		return e
 	}
