@@ -224,6 +224,8 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		// Each caller's own token; readiness has none to check.
 		auth0Tokens = upstream.ForwardedToken{}
 	}
+	// One budget for the bodies both upstreams' calls read at once.
+	bodies := upstream.NewBodyMemory(upstream.BodiesPerBudget * cfg.UpstreamMaxBodyBytes)
 	client := func(service string, tokens upstream.TokenSource) *upstream.Client {
 		c := upstream.NewClient(service, httpClient, tokens, cfg.UpstreamTimeout)
 		c.Cache = responses
@@ -233,6 +235,7 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		c.Tracer = tracer // nil without OTLP settings: no spans
 		c.Concurrency = cfg.UpstreamConcurrency
 		c.MaxBody = cfg.UpstreamMaxBodyBytes
+		c.Bodies = bodies
 		return c
 	}
 	up := loaders.Upstreams{

@@ -132,3 +132,40 @@ func TestGatewayMemoryUnderHugeUpstreamBodies(t *testing.T) {
 		t.Fatalf("peak RSS %d MiB, want under 150 MiB", peak>>20)
 	}
 }
+
+// TestGatewayMemoryUnderHugeBodiesAtOnce is the same hostile upstream met by
+// one query whose calls go out side by side: a page of 100 organizations
+// whose enabled connections each answer 30 MiB. MaxBody bounds each body;
+// the bodies read at once are bounded together (BodyMemory), so the peak
+// does not grow with the width of a level.
+func TestGatewayMemoryUnderHugeBodiesAtOnce(t *testing.T) {
+	const orgs, size = 100, 30 << 20
+	_, base := testutil.StartSimulator(t, upstreamsim.Config{Organizations: orgs})
+	fault := testutil.StartFaultUpstream(t, base)
+	fault.Fault(http.MethodGet, "/api/v2/organizations/*", func(w http.ResponseWriter, r *http.Request) {
+		testutil.HugeJSONString(r.URL.Path, size)(w, r)
+	})
+	p := testutil.StartGatewayProcess(t, testutil.UpstreamEnv(fault.URL))
+	r := p.Gateway().Query(t, `{ organizations(first: 100) { nodes { id connections { name } } } }`, nil)
+	peak, err := testutil.PeakRSS(p.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("gateway RSS after %d %d MiB upstream answers at once: peak (VmHWM) %d MiB", orgs, size>>20, peak>>20)
+	if calls := fault.Hits(http.MethodGet, "/api/v2/organizations/*"); calls != orgs {
+		t.Errorf("%d connections calls, want %d", calls, orgs)
+	}
+	failed := 0
+	for _, e := range r.Errors {
+		if e.Code() != "UPSTREAM_ERROR" {
+			t.Fatalf("error %q (%s), want UPSTREAM_ERROR", e.Message, e.Code())
+		}
+		failed++
+	}
+	if failed != orgs {
+		t.Errorf("%d of %d connections failed, want all", failed, orgs)
+	}
+	if peak >= 150<<20 {
+		t.Fatalf("peak RSS %d MiB, want under 150 MiB", peak>>20)
+	}
+}

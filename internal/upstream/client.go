@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -60,6 +59,9 @@ type Client struct {
 	// (UPSTREAM_MAX_BODY_MB); 0: DefaultMaxBody. A longer body is an
 	// upstream error, read no further than the bound.
 	MaxBody int64
+	// Bodies bounds the bytes of the bodies this client and others that
+	// share it read and decode at once; nil: no bound beyond MaxBody.
+	Bodies *BodyMemory
 
 	flight  singleflight.Group
 	flights sync.Map // flight key → *flightState, while the flight runs
@@ -146,6 +148,7 @@ func (c *Client) join(ctx context.Context, d *decoder, rawURL, key string, w *wr
 		}
 		body, err := c.get(fctx, d.route, rawURL)
 		e, err := c.keep(fctx, d, key, body, err, w)
+		w.release(c.Cache, c.Bodies, body)
 		if err == nil {
 			c.recent.put(f.key, e, c.now())
 		}
@@ -249,6 +252,7 @@ func (c *Client) refresh(ctx context.Context, d *decoder, rawURL, key string) {
 		}
 		_, _, _ = c.flight.Do(c.flightKey(bg, rawURL), func() (any, error) {
 			body, err := c.get(bg, d.route, rawURL)
+			defer c.Bodies.Release(body)
 			return c.keep(bg, d, key, body, err, nil)
 		})
 	}()
@@ -466,8 +470,9 @@ func (c *Client) getOnce(ctx context.Context, route, rawURL, token string) ([]by
 	return c.readBody(route, resp)
 }
 
-// readBody reads a successful response's body, at most MaxBody bytes: a
-// declared length over it is refused before reading, and an undeclared one
+// readBody reads a successful response's body, at most MaxBody bytes, and
+// holds its bytes in Bodies until the caller releases them: a declared
+// length over the bound is refused before reading, and an undeclared one
 // is read to one byte past the bound and no further. Closing the body
 // unread then drops the connection instead of draining the rest (the Go
 // transport reuses a connection only after its body reached EOF), so an
@@ -477,26 +482,17 @@ func (c *Client) readBody(route string, resp *http.Response) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	tooLarge := &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindOther, Code: codeBodyTooLarge,
-		Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
-	if resp.ContentLength > limit {
-		return nil, tooLarge
-	}
-	var body []byte
-	var err error
-	if resp.ContentLength >= 0 {
-		// The transport ends the body at its declared length: one
-		// allocation of exactly that.
-		body = make([]byte, resp.ContentLength)
-		_, err = io.ReadFull(resp.Body, body)
-	} else {
-		body, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	}
-	if err != nil {
+	body, err := readBounded(resp.Body, resp.ContentLength, limit, c.Bodies)
+	var be boundError
+	switch {
+	case errors.As(err, &be) && be.overBudget:
+		return nil, &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindOther, Code: codeBodyTooLarge,
+			Message: "the bodies being read at once are larger than the gateway keeps"}
+	case errors.As(err, &be):
+		return nil, &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindOther, Code: codeBodyTooLarge,
+			Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	case err != nil:
 		return nil, &Error{Service: c.Service, Route: route, Status: resp.StatusCode, Kind: KindUnavailable, Err: err}
-	}
-	if int64(len(body)) > limit {
-		return nil, tooLarge
 	}
 	return body, nil
 }

@@ -334,6 +334,26 @@ type writeBatch struct {
 	mu      sync.Mutex
 	writes  []cache.Write
 	flushed bool
+	// held are bodies whose bytes stay taken from their BodyMemory until
+	// the writes that may hold them went out.
+	held   [][]byte
+	bodies *BodyMemory
+}
+
+// release gives a decoded body's bytes back to m: at once, or, while w
+// collects writes for a shared cache (which may hold the body), when w is
+// flushed.
+func (w *writeBatch) release(c *cache.Cache, m *BodyMemory, body []byte) {
+	if w != nil && body != nil && c.Shared() {
+		w.mu.Lock()
+		if !w.flushed {
+			w.held, w.bodies = append(w.held, body), m
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+	}
+	m.Release(body)
 }
 
 func (w *writeBatch) add(ctx context.Context, c *cache.Cache, wr cache.Write) {
@@ -354,10 +374,13 @@ func (w *writeBatch) add(ctx context.Context, c *cache.Cache, wr cache.Write) {
 
 func (w *writeBatch) flush(ctx context.Context, c *cache.Cache) {
 	w.mu.Lock()
-	writes := w.writes
-	w.writes, w.flushed = nil, true
+	writes, held := w.writes, w.held
+	w.writes, w.held, w.flushed = nil, nil, true
 	w.mu.Unlock()
 	c.SetRemote(ctx, writes)
+	for _, body := range held {
+		w.bodies.Release(body)
+	}
 }
 
 // rawJSON is the untyped route of GetJSON: any URL, the body kept as it came.
