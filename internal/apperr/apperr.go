@@ -176,6 +176,8 @@ func classifyUpstream(ue *upstream.Error) (Code, string, map[string]any) {
 		return Forbidden, fmt.Sprintf("the gateway's %s credentials lack the scope this field needs", ue.Service), nil
 	case upstream.KindUnauthorized:
 		return UpstreamUnauthorized, fmt.Sprintf("the %s upstream refused the gateway's credentials", ue.Service), nil
+	case upstream.KindCallerForbidden:
+		return Forbidden, fmt.Sprintf("the caller's token lacks the %s scope this field needs", ue.Service), nil
 	case upstream.KindCallerUnauthorized:
 		return Unauthenticated, fmt.Sprintf("the %s upstream refused the caller's token", ue.Service), nil
 	case upstream.KindUnavailable:

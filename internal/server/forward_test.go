@@ -153,6 +153,27 @@ func TestForwardModeRefusedCallerTokenIsUnauthenticated(t *testing.T) {
 	}
 }
 
+// TestForwardModeScopeMissingFromCallerTokenIsTheirs: a forwarded token
+// Auth0 accepts but whose scopes do not cover the field is FORBIDDEN about
+// the caller's token, never about the gateway's credentials, and is not
+// retried.
+func TestForwardModeScopeMissingFromCallerTokenIsTheirs(t *testing.T) {
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{
+		Auth0Tokens: map[string][]string{"bff-narrow-token": {"read:users"}},
+	})
+	gw := testutil.StartGateway(t, map[string]string{
+		"AUTH0_BASE_URL": base, "UPSTREAM_AUTH_MODE": "forward", "AUTH_DISABLED": "true", "UPSTREAM_RATE_LIMIT": "100000",
+	})
+	r := gw.QueryAs(t, "bff-narrow-token", `{ organization(id: "`+hogwartsID+`") { name } }`, nil)
+	e := r.OnlyError(t)
+	if e.Code() != "FORBIDDEN" || !strings.Contains(e.Message, "caller's token") || strings.Contains(e.Message, "gateway") {
+		t.Fatalf("error %q (%s), want FORBIDDEN about the caller's token", e.Message, e.Code())
+	}
+	if n := sim.Count(upstreamsim.RouteOrganization); n != 1 {
+		t.Fatalf("organization requests %d, want 1", n)
+	}
+}
+
 // TestForwardModeNeverReadsGroupsForUnverifiedCallers: groups are read with
 // the gateway's own UiPath credentials and never touch Auth0, so forward mode
 // without caller auth (where only Auth0 checks a token) would hand them, and

@@ -341,11 +341,18 @@ func (c *Client) get(ctx context.Context, route, rawURL string) ([]byte, error) 
 		if !errors.As(err, &ue) {
 			return nil, err
 		}
-		if _, callers := c.Tokens.(ForwardedToken); callers && ue.Status == http.StatusUnauthorized {
-			// The caller's own token was refused: there is nothing of the
-			// gateway's to renew, and the caller must hear it is theirs.
-			ue.Kind = KindCallerUnauthorized
-			return nil, err
+		if _, callers := c.Tokens.(ForwardedToken); callers {
+			// The caller's own token was refused, or lacks a scope: there is
+			// nothing of the gateway's to renew, and the caller must hear it
+			// is theirs.
+			switch ue.Status {
+			case http.StatusUnauthorized:
+				ue.Kind = KindCallerUnauthorized
+				return nil, err
+			case http.StatusForbidden:
+				ue.Kind = KindCallerForbidden
+				return nil, err
+			}
 		}
 		if ue.Status == http.StatusUnauthorized && c.Tokens != nil && !renewed {
 			renewed = true

@@ -43,9 +43,13 @@ const (
 	// own token (UPSTREAM_AUTH_MODE=forward): the caller's credentials were
 	// refused, not the gateway's, so it is theirs to renew.
 	KindCallerUnauthorized
+	// KindCallerForbidden is a 403 to a request sent with the caller's own
+	// token: that token lacks the scope, not the gateway's credentials.
+	KindCallerForbidden
 )
 
-var kindNames = [...]string{"other", "not_found", "rate_limited", "forbidden", "unauthorized", "bad_request", "unavailable", "caller_unauthorized"}
+var kindNames = [...]string{"other", "not_found", "rate_limited", "forbidden", "unauthorized", "bad_request", "unavailable",
+	"caller_unauthorized", "caller_forbidden"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
