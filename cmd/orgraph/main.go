@@ -4,6 +4,7 @@
 //
 //	orgraph          serve (settings from the environment, design §5)
 //	orgraph schema   print the schema (SDL) for client code generation
+//	orgraph help     say so (also -h, --help)
 package main
 
 import (
@@ -24,6 +25,19 @@ import (
 	"github.com/orgraph/orgraph/internal/server"
 )
 
+// usage is what help prints: the commands, and where the settings are.
+const usage = `orgraph: one GraphQL endpoint over the Auth0 Management API and the UiPath Identity API.
+
+Usage:
+  orgraph           serve GraphQL on GATEWAY_ADDR (/graphql, the IDE at /, /healthz, /readyz, /metrics)
+  orgraph schema    print the schema (SDL), for client code generation
+  orgraph help      print this
+
+Every setting is an environment variable (README.md, "Configuration"). With none set,
+orgraph runs the demo: simulated upstreams in-process, an in-process cache, no caller
+auth, on 127.0.0.1:8080. A setting that is wrong stops start-up, naming the variable.
+`
+
 // drainTimeout is how long SIGTERM waits for in-flight requests; Kubernetes'
 // default grace period is 30 s.
 const drainTimeout = 25 * time.Second
@@ -43,8 +57,11 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 		case "schema":
 			_, err := io.WriteString(stdout, orgraph.Schema)
 			return err
+		case "help", "-h", "-help", "--help":
+			_, err := io.WriteString(stdout, usage)
+			return err
 		default:
-			return fmt.Errorf("unknown command %q (commands: schema)", args[0])
+			return fmt.Errorf("unknown command %q (commands: schema, help)", args[0])
 		}
 	}
 	cfg, err := config.Load(lookup)

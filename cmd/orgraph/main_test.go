@@ -94,6 +94,22 @@ func TestSchemaCommandPrintsTheSDL(t *testing.T) {
 	}
 }
 
+func TestHelpPrintsTheCommands(t *testing.T) {
+	for _, arg := range []string{"help", "-h", "--help"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{arg}, testutil.MapLookup(nil), &out, io.Discard); err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		if !strings.Contains(out.String(), "orgraph schema") || !strings.Contains(out.String(), "Configuration") {
+			t.Fatalf("%s printed %q", arg, out.String())
+		}
+	}
+	if err := run(context.Background(), []string{"serve-please"}, testutil.MapLookup(nil), io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "help") {
+		t.Fatalf("an unknown command: %v, want an error naming help", err)
+	}
+}
+
 func TestDemoModeServesTheExampleQuery(t *testing.T) {
 	logs := &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
