@@ -93,6 +93,8 @@ func post(t *testing.T, h http.Handler, query string) response {
 }
 
 // TestRefusedOperationIsNeverExecuted: over a limit, the answer is a 422
+// (gqlgen's own transports' status for a protocol error: the init that
+// registers BAD_USER_INPUT as one is what the gateway's transport reads too)
 // with BAD_USER_INPUT and extensions.limit, kept as they are by the
 // gateway's error presenter, and nothing executes: no resolver, so no
 // upstream call.

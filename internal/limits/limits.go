@@ -9,8 +9,10 @@
 // Every refusal is BAD_USER_INPUT (design §7's code for a request that fails
 // validation before any upstream call) with extensions.limit naming the
 // limit: {name, max, actual}, name one of tokens, fields, nameLength, depth,
-// aliases, complexity, upstreamCalls. Refusals before execution answer HTTP
-// 422, like gqlgen's own validation failures, and make no upstream call. A spent call budget is an
+// aliases, complexity, upstreamCalls. Refusals before execution answer as
+// gqlgen's own validation failures do (the gateway's transport: 200 with
+// application/json, 400 with application/graphql-response+json; no data
+// entry), and make no upstream call. A spent call budget is an
 // error on the path of each field it stopped, and the rest of the response
 // still comes back.
 //
@@ -111,9 +113,11 @@ func (c Config) withDefaults() Config {
 }
 
 func init() {
-	// Limit refusals happen before execution, where gqlgen picks the HTTP
-	// status from the error's code: make BAD_USER_INPUT there a 422 (400
-	// for application/graphql-response+json), like a validation failure.
+	// Limit refusals happen before execution, where the transports pick
+	// the HTTP status from the error's kind: make BAD_USER_INPUT there a
+	// protocol error, answered like a validation failure (in the gateway's
+	// transport 400 for application/graphql-response+json, 200 for
+	// application/json; gqlgen's own transports answer 422).
 	// Resolvers' BAD_USER_INPUT errors come during execution and stay 200.
 	errcode.RegisterErrorType(string(apperr.BadUserInput), errcode.KindProtocol)
 }

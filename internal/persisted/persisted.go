@@ -200,8 +200,9 @@ func Hash(query string) string {
 const NotAllowed = "PERSISTED_QUERY_NOT_ALLOWED"
 
 func init() {
-	// A refused operation never ran: a request error (HTTP 4xx), not a
-	// field error.
+	// A refused operation never ran: a request error (no data entry; 400
+	// with graphql-response+json, 200 with application/json), not a field
+	// error.
 	errcode.RegisterErrorType(NotAllowed, errcode.KindProtocol)
 	errcode.RegisterErrorType(Invalid, errcode.KindProtocol)
 	errcode.RegisterErrorType(TooLarge, errcode.KindProtocol)

@@ -21,7 +21,8 @@ import (
 // at the top level is already an int64 or a float64, and a JSON number
 // inside a list or an input object is still a json.Number; a JSON string is
 // a string everywhere. Its refusals are gqlgen's own variable errors:
-// GRAPHQL_VALIDATION_FAILED, HTTP 422 (400 with graphql-response+json).
+// GRAPHQL_VALIDATION_FAILED, HTTP 200 with application/json (400 with
+// graphql-response+json).
 type strictVariables struct{}
 
 var (

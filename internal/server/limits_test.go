@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -41,8 +42,13 @@ func TestHostileDocumentsAreRefusedWithoutUpstreamCalls(t *testing.T) {
 			if e.Code() != "BAD_USER_INPUT" || limit["name"] != tt.limit || !strings.Contains(e.Message, "limit") {
 				t.Fatalf("answer %d: %s, want BAD_USER_INPUT naming the %s limit", resp.Status, resp.Raw, tt.limit)
 			}
-			if resp.Status < 400 || resp.Status >= 500 {
-				t.Fatalf("status %d, want a 4xx", resp.Status)
+			if resp.Status != http.StatusOK {
+				t.Fatalf("status %d, want 200 (application/json: the errors say it did not run)", resp.Status)
+			}
+			body, _ := json.Marshal(map[string]any{"query": tt.query, "variables": map[string]any{"n": 100}})
+			strict := gw.PostWith(t, http.Header{"Content-Type": {"application/json"}, "Accept": {"application/graphql-response+json"}}, body)
+			if e := strict.OnlyError(t); strict.Status != http.StatusBadRequest || e.Code() != "BAD_USER_INPUT" || strict.Data != nil {
+				t.Fatalf("graphql-response+json: status %d: %s, want 400 and no data entry", strict.Status, strict.Raw)
 			}
 			if n := sim.Total(); n != 0 {
 				t.Fatalf("refused query made %d upstream calls", n)

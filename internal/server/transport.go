@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/orgraph/orgraph/internal/apperr"
 )
@@ -51,7 +52,8 @@ const badRequest = "BAD_REQUEST"
 const bodyTooLarge = "the request body is larger than the limit of 1 MiB"
 
 // graphQLResponseJSON is the GraphQL-over-HTTP media type; a client that
-// asks for it gets the spec's status codes (400 for requests that cannot run).
+// asks for it gets the spec's status codes (400 for requests that cannot
+// run, 200 for those under application/json).
 const graphQLResponseJSON = "application/graphql-response+json"
 
 // Do runs one request.
@@ -162,8 +164,15 @@ var (
 )
 
 // execute runs decoded params. A request that cannot run (parse or
-// validation errors, refused limits) gets 400 with graphql-response+json and
-// 422 with application/json; one that ran gets 200 whatever its field errors.
+// validation errors, variables its types refuse, refused limits or
+// persisted operations: the protocol kind of errcode) gets an answer
+// without a data entry, as the GraphQL spec asks of errors raised before
+// execution, with 400 under graphql-response+json (whose spec ties a
+// missing data entry to a 4xx) and 200 under application/json (whose spec
+// asks 200 for every well-formed request: legacy clients read the errors
+// from the body, and a 4xx makes some of them drop it). One that ran gets
+// 200 whatever its field errors. A GET that asks for another operation
+// than a query gets 405 (see refuseNonQuery).
 func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams, responseType string, queriesOnly bool) {
 	ctx := r.Context()
 	params.Headers = r.Header
@@ -175,20 +184,25 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		return
 	}
 	if opErr != nil {
-		opErr = firstErrors(opErr)
-		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
-			if responseType == graphQLResponseJSON {
-				w.WriteHeader(http.StatusBadRequest)
-			} else {
-				w.WriteHeader(http.StatusUnprocessableEntity)
-			}
+		if queriesOnly && errcode.GetErrorKind(opErr) == errcode.KindProtocol && refuseNonQuery(w, params, opErr) {
+			return
 		}
-		write(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
+		opErr = firstErrors(opErr)
+		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr)
+		if errcode.GetErrorKind(opErr) != errcode.KindProtocol {
+			// PERSISTED_QUERY_NOT_FOUND: a step of the automatic persisted
+			// queries' handshake, answered as clients expect it (200).
+			write(w, resp)
+			return
+		}
+		if responseType == graphQLResponseJSON {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		writeErrors(w, resp.Errors, resp.Extensions)
 		return
 	}
 	if queriesOnly && rc.Operation != nil && rc.Operation.Operation != ast.Query {
-		w.Header().Set("Allow", "POST")
-		refuseRequest(w, http.StatusMethodNotAllowed, "GET runs queries only; send other operations with POST")
+		refuseGETOperation(w)
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
@@ -209,6 +223,37 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		w.WriteHeader(http.StatusUnauthorized)
 	}
 	write(w, resp)
+}
+
+// refuseNonQuery answers 405 for a GET whose document failed validation
+// and asks for a mutation or subscription: the schema has neither, so
+// validation refuses them before the operation type is known, while GET
+// must refuse any operation but a query as a method error (the
+// GraphQL-over-HTTP spec's 405), whatever else is wrong with it. It
+// reparses only a document that already parsed within the executor's
+// token limit (a validation failure), so the work is bounded. It reports
+// whether it answered.
+func refuseNonQuery(w http.ResponseWriter, params *graphql.RawParams, opErr gqlerror.List) bool {
+	if len(opErr) == 0 || opErr[0].Extensions["code"] != errcode.ValidationFailed {
+		return false
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: params.Query})
+	if err != nil {
+		return false
+	}
+	op := doc.Operations.ForName(params.OperationName)
+	if op == nil || op.Operation == ast.Query {
+		return false
+	}
+	refuseGETOperation(w)
+	return true
+}
+
+// refuseGETOperation answers a GET that asks for another operation than a
+// query.
+func refuseGETOperation(w http.ResponseWriter) {
+	w.Header().Set("Allow", "POST")
+	refuseRequest(w, http.StatusMethodNotAllowed, "GET runs queries only; send other operations with POST")
 }
 
 // maxParamBytes bounds the JSON of variables and of extensions, each.
@@ -270,10 +315,10 @@ func firstErrors(list gqlerror.List) gqlerror.List {
 // the code of a request that ran out of time, never a `null` body.
 func outOfTime(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusServiceUnavailable)
-	write(w, &graphql.Response{Errors: gqlerror.List{{
+	writeErrors(w, gqlerror.List{{
 		Message:    "the request ran out of time before its operation could run",
 		Extensions: map[string]any{"code": string(apperr.UpstreamUnavailable)},
-	}}})
+	}}, nil)
 }
 
 // onlyUnauthenticated reports whether resp has errors and every one is
@@ -364,5 +409,19 @@ func refuseRequest(w http.ResponseWriter, status int, msg string) {
 		w.Header().Set("Content-Type", "application/json")
 	}
 	w.WriteHeader(status)
-	write(w, &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": badRequest}}}})
+	writeErrors(w, gqlerror.List{{Message: msg, Extensions: map[string]any{"code": badRequest}}}, nil)
+}
+
+// writeErrors sends the answer of a request that did not run: errors and
+// extensions, and no data entry (graphql.Response always has one, null).
+func writeErrors(w http.ResponseWriter, errs gqlerror.List, extensions map[string]any) {
+	b, err := json.Marshal(struct {
+		Errors     gqlerror.List  `json:"errors"`
+		Extensions map[string]any `json:"extensions,omitempty"`
+	}{errs, extensions})
+	if err != nil {
+		// An answer that cannot be encoded is a bug; say so without detail.
+		b = []byte(`{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
+	}
+	_, _ = w.Write(b)
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,7 +13,8 @@ import (
 )
 
 // TestPOSTStatusAndCodes: what a POST gets back for each kind of request,
-// with both response media types; a malformed body is never echoed.
+// with both response media types; a malformed body is never echoed, and a
+// request that did not run has no data entry.
 func TestPOSTStatusAndCodes(t *testing.T) {
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
 	const marker = "zz-marker-zz"
@@ -26,7 +28,8 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 		{"query not a string", "", `{"query":1,"x":"` + marker + `"}`, 400, "BAD_REQUEST"},
 		{"variables not an object", "", `{"query":"{ __typename }","variables":"` + marker + `"}`, 400, "BAD_REQUEST"},
 		{"an array", "", `["` + marker + `"]`, 400, "BAD_REQUEST"},
-		{"unknown field, application/json", "application/json", `{"query":"{ nope }"}`, 422, "GRAPHQL_VALIDATION_FAILED"},
+		{"unknown field, application/json", "application/json", `{"query":"{ nope }"}`, 200, "GRAPHQL_VALIDATION_FAILED"},
+		{"syntax error, application/json", "", `{"query":"{ organization( }"}`, 200, "GRAPHQL_PARSE_FAILED"},
 		{"unknown field, graphql-response+json", "application/graphql-response+json", `{"query":"{ nope }"}`, 400, "GRAPHQL_VALIDATION_FAILED"},
 		{"syntax error", "application/graphql-response+json", `{"query":"{ organization( }"}`, 400, "GRAPHQL_PARSE_FAILED"},
 		{"an empty object", "", `{}`, 400, "BAD_REQUEST"},
@@ -37,7 +40,7 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 		{"white space after the object", "", "{\"query\":\"{ __typename }\"} \n\t ", 200, ""},
 		{"a persisted query's hash alone", "", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("0", 64) + `"}}}`, 200, "PERSISTED_QUERY_NOT_FOUND"},
 		{"variables over 64 KiB", "", `{"query":"{ __typename }","variables":{"x":"` + strings.Repeat(marker, 6000) + `"}}`, 413, "BAD_REQUEST"},
-		{"a long unknown operation name", "", `{"query":"{ __typename }","operationName":"` + strings.Repeat("o", 50000) + marker + strings.Repeat("o", 50000) + `"}`, 422, "GRAPHQL_VALIDATION_FAILED"},
+		{"a long unknown operation name", "", `{"query":"{ __typename }","operationName":"` + strings.Repeat("o", 50000) + marker + strings.Repeat("o", 50000) + `"}`, 200, "GRAPHQL_VALIDATION_FAILED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +63,13 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 			}
 			if strings.Contains(string(resp.Raw), marker) || len(resp.Raw) > 1000 {
 				t.Fatalf("the body is echoed: %.2000s", resp.Raw)
+			}
+			var entries map[string]json.RawMessage
+			if err := json.Unmarshal(resp.Raw, &entries); err != nil {
+				t.Fatal(err)
+			}
+			if _, hasData := entries["data"]; hasData && tt.code != "PERSISTED_QUERY_NOT_FOUND" {
+				t.Fatalf("a request that did not run has a data entry: %s", resp.Raw)
 			}
 		})
 	}
@@ -95,8 +105,9 @@ func TestPOSTStatusAndCodes(t *testing.T) {
 }
 
 // TestGETStatusAndNegotiation: GET runs queries with the same status codes
-// as POST, answers in the media type asked for, and refuses malformed
-// parameters with a code.
+// as POST, answers in the media type asked for, refuses malformed
+// parameters with a code, and any operation but a query with 405 (also
+// when, as here, the schema has no mutations, so it would not validate).
 func TestGETStatusAndNegotiation(t *testing.T) {
 	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
 	query := url.QueryEscape(`{ organization(id: "` + hogwartsID + `") { name } }`)
@@ -109,9 +120,15 @@ func TestGETStatusAndNegotiation(t *testing.T) {
 		{"query, graphql-response+json", "query=" + query, "application/graphql-response+json", 200, "application/graphql-response+json", ""},
 		{"variables not JSON", "query=" + query + "&variables=%7Bnope", "", 400, "application/json", "BAD_REQUEST"},
 		{"extensions not an object", "query=" + query + "&extensions=%5B%5D", "", 400, "application/json", "BAD_REQUEST"},
-		{"validation error, json", "query=" + url.QueryEscape("{ nope }"), "application/json", 422, "application/json", "GRAPHQL_VALIDATION_FAILED"},
+		{"validation error, json", "query=" + url.QueryEscape("{ nope }"), "application/json", 200, "application/json", "GRAPHQL_VALIDATION_FAILED"},
 		{"validation error, graphql-response+json", "query=" + url.QueryEscape("{ nope }"), "application/graphql-response+json", 400, "application/graphql-response+json", "GRAPHQL_VALIDATION_FAILED"},
 		{"no query", "", "", 400, "application/json", "BAD_REQUEST"},
+		{"no query, graphql-response+json", "", "application/graphql-response+json", 400, "application/graphql-response+json", "BAD_REQUEST"},
+		{"a mutation", "query=" + url.QueryEscape("mutation { __typename }"), "", 405, "application/json", "BAD_REQUEST"},
+		{"a mutation, graphql-response+json", "query=" + url.QueryEscape("mutation { __typename }"), "application/graphql-response+json", 405, "application/graphql-response+json", "BAD_REQUEST"},
+		{"a subscription", "query=" + url.QueryEscape("subscription { __typename }"), "", 405, "application/json", "BAD_REQUEST"},
+		{"the mutation of two operations", "query=" + url.QueryEscape("query Q { __typename } mutation M { nope }") + "&operationName=M", "", 405, "application/json", "BAD_REQUEST"},
+		{"the query of a document with a mutation", "query=" + url.QueryEscape("query Q { __typename } mutation M { __typename }") + "&operationName=Q", "", 200, "application/json", "GRAPHQL_VALIDATION_FAILED"},
 		{"an empty query", "query=&variables=%7B%7D", "", 400, "application/json", "BAD_REQUEST"},
 		{"a persisted query's hash alone", "extensions=" + url.QueryEscape(`{"persistedQuery":{"version":1,"sha256Hash":"`+strings.Repeat("0", 64)+`"}}`), "", 200, "application/json", "PERSISTED_QUERY_NOT_FOUND"},
 		{"variables over 64 KiB", "query=" + query + "&variables=" + url.QueryEscape(`{"x":"`+strings.Repeat("x", 70000)+`"}`), "", 413, "application/json", "BAD_REQUEST"},
@@ -131,11 +148,21 @@ func TestGETStatusAndNegotiation(t *testing.T) {
 				Data   json.RawMessage
 				Errors []testutil.Error
 			}
-			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &body); err != nil {
 				t.Fatal(err)
 			}
 			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != tt.contentType {
-				t.Fatalf("status %d, Content-Type %q; want %d %q (%+v)", resp.StatusCode, resp.Header.Get("Content-Type"), tt.status, tt.contentType, body.Errors)
+				t.Fatalf("status %d, Content-Type %q; want %d %q (%s)", resp.StatusCode, resp.Header.Get("Content-Type"), tt.status, tt.contentType, raw)
+			}
+			if allow := resp.Header.Get("Allow"); tt.status == http.StatusMethodNotAllowed && allow != "POST" {
+				t.Fatalf("405 with Allow %q, want POST", allow)
+			}
+			if tt.code != "" && tt.code != "PERSISTED_QUERY_NOT_FOUND" && body.Data != nil {
+				t.Fatalf("a request that did not run has a data entry: %s", raw)
 			}
 			if tt.code == "" {
 				if len(body.Errors) > 0 || string(body.Data) != `{"organization":{"name":"hogwarts"}}` {
@@ -185,8 +212,8 @@ func TestVariablesAreCoercedAsTheSpecSays(t *testing.T) {
 				return
 			}
 			e := resp.OnlyError(t)
-			if resp.Status != http.StatusUnprocessableEntity || e.Code() != "GRAPHQL_VALIDATION_FAILED" || !strings.HasPrefix(e.PathString(), "variable.") {
-				t.Fatalf("status %d: %s, want 422 and a variable error with a code", resp.Status, resp.Raw)
+			if resp.Status != http.StatusOK || e.Code() != "GRAPHQL_VALIDATION_FAILED" || !strings.HasPrefix(e.PathString(), "variable.") {
+				t.Fatalf("status %d: %s, want 200 (application/json) and a variable error with a code", resp.Status, resp.Raw)
 			}
 			if n := sim.Total(); n != 0 {
 				t.Fatalf("%d upstream calls", n)

@@ -1,0 +1,53 @@
+package clients_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/orgraph/orgraph/internal/testutil"
+)
+
+// TestGraphQLOverHTTPAudit runs graphql-http's serverAudits (every MUST,
+// SHOULD and MAY of the GraphQL-over-HTTP spec, as npm's graphql-http checks
+// them) against the demo gateway over real HTTP, with js/audit.mjs. It
+// fails, and never skips, when node or js/node_modules is missing:
+// scripts/test installs both.
+//
+// js/ is the home of every JavaScript client test: add a runner script
+// there, its npm packages to js/package.json (`npm install --save-exact`,
+// commit package-lock.json), and a Go test here that starts it with runNode.
+func TestGraphQLOverHTTPAudit(t *testing.T) {
+	gw := testutil.StartGateway(t, map[string]string{})
+	out := runNode(t, "audit.mjs", gw.URL+"/graphql")
+	t.Logf("graphql-http audit: %s", out)
+	if !regexp.MustCompile(`(?m)^\d+ passed, 0 failed$`).MatchString(out) {
+		t.Fatalf("the audit did not report its count: %s", out)
+	}
+}
+
+// runNode runs node with script (in js/) and args, fails the test when it
+// exits non-zero, and returns its combined output.
+func runNode(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is needed for the JavaScript client tests (scripts/test installs Debian's nodejs): %v", err)
+	}
+	dir, err := filepath.Abs("js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatalf("%s/node_modules is missing: run `npm ci` there (scripts/test does)", dir)
+	}
+	cmd := exec.Command(node, append([]string{script}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, out)
+	}
+	return string(out)
+}
