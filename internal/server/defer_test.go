@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/upstreamsim"
+)
+
+// @defer over real HTTP: a gateway over a fault upstream in front of the
+// simulator, whose enabled-connections call the test holds.
+
+const (
+	hogwartsConnectionsPath = hogwartsPath + "/enabled_connections"
+	deferredQuery           = `query Deferred { organization(id: "` + hogwartsID + `") { id name ... @defer(label: "connections") { connections { id name } } } }`
+	undeferredQuery         = `query Deferred { organization(id: "` + hogwartsID + `") { id name ... { connections { id name } } } }`
+)
+
+// postQuery sends query with the Accept header accept and returns the
+// response, unread.
+func postQuery(t *testing.T, gw *testutil.Gateway, accept, query string) *http.Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, gw.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /graphql: %v", err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}
+
+// readPart reads the next part of mr as JSON into v.
+func readPart(t *testing.T, mr *multipart.Reader, v any) string {
+	t.Helper()
+	part, err := mr.NextPart()
+	if err != nil {
+		t.Fatalf("next part: %v", err)
+	}
+	if ct := part.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("part Content-Type = %q, want application/json", ct)
+	}
+	raw, err := io.ReadAll(part)
+	if err != nil {
+		t.Fatalf("read part: %v", err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("part is not JSON: %v: %s", err, raw)
+	}
+	return string(raw)
+}
+
+// TestDeferDeliversInitialPartFirst: with Accept multipart/mixed the
+// initial payload arrives, and is read, while the deferred field's
+// upstream call is still held; once released, the second part brings the
+// deferred data with hasNext false and the stream ends. Before, the answer
+// was one JSON object with the deferred field null, hasNext true, and
+// nothing after it.
+func TestDeferDeliversInitialPartFirst(t *testing.T) {
+	_, base := testutil.StartSimulator(t, upstreamsim.Config{})
+	fault := testutil.StartFaultUpstream(t, base)
+	gw := testutil.StartGateway(t, testutil.UpstreamEnv(fault.URL))
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	fault.Fault(http.MethodGet, hogwartsConnectionsPath, fault.Hold(arrived, release))
+
+	resp := postQuery(t, gw, "multipart/mixed;deferSpec=20220824, application/json", deferredQuery)
+	mediaType, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if resp.StatusCode != http.StatusOK || err != nil || mediaType != "multipart/mixed" || params["deferspec"] != "20220824" {
+		t.Fatalf("status %d, Content-Type %q: want 200 multipart/mixed;deferSpec=20220824", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	mr := multipart.NewReader(resp.Body, params["boundary"])
+
+	var initial struct {
+		Data struct {
+			Organization map[string]any `json:"organization"`
+		} `json:"data"`
+		Errors  []any `json:"errors"`
+		HasNext *bool `json:"hasNext"`
+	}
+	raw := readPart(t, mr, &initial)
+	org := initial.Data.Organization
+	if org["id"] != hogwartsID || org["name"] != "hogwarts" || len(initial.Errors) > 0 || initial.HasNext == nil || !*initial.HasNext {
+		t.Fatalf("initial part: %s, want hogwarts' id and name and hasNext true", raw)
+	}
+	if c, ok := org["connections"]; ok && c != nil {
+		t.Fatalf("initial part already has the deferred connections: %s", raw)
+	}
+	<-arrived // the deferred resolver is waiting on its upstream call
+	if n := fault.Hits(http.MethodGet, hogwartsConnectionsPath); n != 1 {
+		t.Fatalf("%d enabled-connections calls before the release, want 1", n)
+	}
+	close(release)
+
+	var next struct {
+		Incremental []struct {
+			Data struct {
+				Connections []struct{ ID, Name string } `json:"connections"`
+			} `json:"data"`
+			Path   []any  `json:"path"`
+			Label  string `json:"label"`
+			Errors []any  `json:"errors"`
+		} `json:"incremental"`
+		HasNext *bool `json:"hasNext"`
+	}
+	raw = readPart(t, mr, &next)
+	if next.HasNext == nil || *next.HasNext || len(next.Incremental) != 1 {
+		t.Fatalf("second part: %s, want one incremental result and hasNext false", raw)
+	}
+	inc := next.Incremental[0]
+	if inc.Label != "connections" || len(inc.Path) != 1 || inc.Path[0] != "organization" || len(inc.Errors) > 0 || len(inc.Data.Connections) == 0 {
+		t.Fatalf("second part: %s, want the connections of hogwarts at [organization], labelled", raw)
+	}
+	if _, err := mr.NextPart(); err != io.EOF {
+		t.Fatalf("after the last part: %v, want the end of the stream", err)
+	}
+	if n := fault.Hits(http.MethodGet, hogwartsConnectionsPath); n != 1 {
+		t.Fatalf("%d enabled-connections calls, want 1", n)
+	}
+}
+
+// TestDeferJSONClientGetsWholeAnswer: a client that does not accept
+// multipart/mixed gets the deferred fields resolved and merged into one
+// plain response, the same as without @defer, with no hasNext.
+func TestDeferJSONClientGetsWholeAnswer(t *testing.T) {
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{"RESPONSE_CACHE": "false"})
+	want := gw.Query(t, undeferredQuery, nil)
+	if len(want.Errors) > 0 || !strings.Contains(string(want.Data), `"connections":[{`) {
+		t.Fatalf("without @defer: %s", want.Raw)
+	}
+	for _, accept := range []string{"application/json", "application/graphql-response+json", ""} {
+		resp := postQuery(t, gw, accept, deferredQuery)
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK || strings.HasPrefix(resp.Header.Get("Content-Type"), "multipart/") {
+			t.Fatalf("Accept %q: status %d, Content-Type %q", accept, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if got := string(raw); got != string(want.Raw) {
+			t.Fatalf("Accept %q:\n got %s\nwant %s", accept, got, want.Raw)
+		}
+	}
+}
+
+// TestDeferredResponseNeverStored: the response cache keeps the answer of
+// an operation, but never one that deferred something, however it was
+// asked for (the merged JSON answer has no hasNext, which is what the
+// cache looked at before): each deferred request runs again.
+func TestDeferredResponseNeverStored(t *testing.T) {
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{"RESPONSE_CACHE": "true", "CACHE_TTL": "1h"})
+	for _, accept := range []string{"application/json", "multipart/mixed;deferSpec=20220824", "application/json", "multipart/mixed;deferSpec=20220824"} {
+		resp := postQuery(t, gw, accept, deferredQuery)
+		if _, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("Accept %q: status %d, %v", accept, resp.StatusCode, err)
+		}
+	}
+	// The same selection without @defer is stored: the cache is on.
+	plain := strings.Replace(undeferredQuery, "query Deferred", "query Plain", 1)
+	for range 2 {
+		if resp := gw.Query(t, plain, nil); len(resp.Errors) > 0 {
+			t.Fatalf("without @defer: %s", resp.Raw)
+		}
+	}
+	outcomes := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(gw.Logs.String()), "\n") {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) != nil || entry["msg"] != "request" {
+			continue
+		}
+		op, _ := entry["operation"].(string)
+		rc, _ := entry["response_cache"].(string)
+		outcomes[op] = append(outcomes[op], rc)
+	}
+	if got := strings.Join(outcomes["Deferred"], ","); got != "miss,miss,miss,miss" {
+		t.Fatalf("response cache outcomes of the deferred operation: %s, want a miss each time", got)
+	}
+	if got := strings.Join(outcomes["Plain"], ","); got != "miss,hit" {
+		t.Fatalf("response cache outcomes without @defer: %s, want miss,hit", got)
+	}
+}
