@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
@@ -188,5 +191,106 @@ func TestDeferredResponseNeverStored(t *testing.T) {
 	}
 	if got := strings.Join(outcomes["Plain"], ","); got != "miss,hit" {
 		t.Fatalf("response cache outcomes without @defer: %s, want miss,hit", got)
+	}
+}
+
+// readParts reads every part of a multipart/mixed answer: the initial
+// payload, then the incremental results in the order they came, and
+// whether the last said hasNext false.
+func readParts(t *testing.T, resp *http.Response) (initial map[string]any, incremental []map[string]any, done bool) {
+	t.Helper()
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("Content-Type %q: %v", resp.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(resp.Body, params["boundary"])
+	readPart(t, mr, &initial)
+	for hasNext := initial["hasNext"] == true; hasNext; {
+		var next struct {
+			Incremental []map[string]any `json:"incremental"`
+			HasNext     bool             `json:"hasNext"`
+		}
+		readPart(t, mr, &next)
+		incremental = append(incremental, next.Incremental...)
+		hasNext = next.HasNext
+	}
+	_, err = mr.NextPart()
+	return initial, incremental, err == io.EOF
+}
+
+// TestDeferInListsAndNested: fragments deferred in every element of a
+// list, and one deferred inside another, arrive one part each with their
+// paths, and a JSON client gets them merged into exactly the answer
+// without @defer, fields in the order they were selected.
+func TestDeferInListsAndNested(t *testing.T) {
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{"RESPONSE_CACHE": "false"})
+	const deferred = `query Deep { user(id: "auth0|6410784d38b3e02b77fdd660") { id organizations { id
+		... @defer(label: "org") { name connections { id name } ... @defer(label: "groups") { groups { name members { displayName } } } }
+		displayName } } }`
+	plain := strings.NewReplacer(`@defer(label: "org")`, "", `@defer(label: "groups")`, "").Replace(deferred)
+	want := gw.Query(t, plain, nil)
+	if len(want.Errors) > 0 || strings.Count(string(want.Data), `"connections":[`) < 2 {
+		t.Fatalf("without @defer: %s", want.Raw)
+	}
+	resp := postQuery(t, gw, "application/json", deferred)
+	got, _ := io.ReadAll(resp.Body)
+	if string(got) != string(want.Raw) {
+		t.Fatalf("merged:\n got %s\nwant %s", got, want.Raw)
+	}
+
+	initial, incremental, done := readParts(t, postQuery(t, gw, "multipart/mixed;deferSpec=20220824", deferred))
+	var orgs []any
+	if data, _ := initial["data"].(map[string]any); data != nil {
+		user, _ := data["user"].(map[string]any)
+		orgs, _ = user["organizations"].([]any)
+	}
+	if len(orgs) < 2 || !done {
+		t.Fatalf("initial part %v, stream ended: %v", initial, done)
+	}
+	labels := map[string]int{}
+	for _, inc := range incremental {
+		label, _ := inc["label"].(string)
+		labels[label]++
+		if path, _ := inc["path"].([]any); len(path) != 3 || path[0] != "user" || path[1] != "organizations" {
+			t.Fatalf("incremental result at %v, want [user organizations i]", inc["path"])
+		}
+	}
+	if labels["org"] != len(orgs) || labels["groups"] != len(orgs) || len(incremental) != 2*len(orgs) {
+		t.Fatalf("incremental results by label %v for %d organizations, want one of each per organization", labels, len(orgs))
+	}
+}
+
+// TestDeferCountsOneOperation: an answer in parts is one operation in the
+// metrics and the access log, whose outcome is "partial" when a deferred
+// fragment failed; before, each part (and the end of the stream) counted.
+func TestDeferCountsOneOperation(t *testing.T) {
+	_, base := testutil.StartSimulator(t, upstreamsim.Config{})
+	fault := testutil.StartFaultUpstream(t, base)
+	gw := testutil.StartGateway(t, testutil.UpstreamEnv(fault.URL))
+	fault.Fault(http.MethodGet, hogwartsConnectionsPath, testutil.HTMLPage())
+
+	initial, incremental, done := readParts(t, postQuery(t, gw, "multipart/mixed;deferSpec=20220824", deferredQuery))
+	if initial["errors"] != nil || len(incremental) != 1 || incremental[0]["errors"] == nil || !done {
+		t.Fatalf("initial %v, incremental %v: want the deferred fragment alone to fail", initial, incremental)
+	}
+	resp, err := http.Get(gw.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := families["orgraph_graphql_operations_total"]
+	if ops == nil {
+		t.Fatal("no orgraph_graphql_operations_total")
+	}
+	if all, partial := seriesValue(ops, map[string]string{"operation": "Deferred"}), seriesValue(ops, map[string]string{"operation": "Deferred", "outcome": "partial"}); all != 1 || partial != 1 {
+		t.Fatalf("operations counted for Deferred: %v, partial: %v; want 1 and 1", all, partial)
+	}
+	if logs := gw.Logs.String(); strings.Count(logs, `"operation":"Deferred"`) != 1 || !strings.Contains(logs, `"operation":"Deferred","outcome":"partial"`) {
+		t.Fatalf("access log: want one line for Deferred with outcome partial: %s", logs)
 	}
 }
