@@ -294,3 +294,38 @@ func TestDeferCountsOneOperation(t *testing.T) {
 		t.Fatalf("access log: want one line for Deferred with outcome partial: %s", logs)
 	}
 }
+
+// TestDeferNotCoalesced: with RESPONSE_COALESCING on, an identical
+// deferred request that comes while the first one's deferred fragment is
+// held gets its own initial part at once; before, it waited for the whole
+// first answer (which is never shared) and then ran, so a client reading
+// parts saw nothing until then. (Before the fix this test blocks.)
+func TestDeferNotCoalesced(t *testing.T) {
+	_, base := testutil.StartSimulator(t, upstreamsim.Config{})
+	fault := testutil.StartFaultUpstream(t, base)
+	gw := testutil.StartGateway(t, with(testutil.UpstreamEnv(fault.URL), map[string]string{"RESPONSE_COALESCING": "true"}))
+	arrived, release := make(chan struct{}, 2), make(chan struct{})
+	fault.Fault(http.MethodGet, hogwartsConnectionsPath, fault.Hold(arrived, release))
+
+	initials := make([]map[string]any, 2)
+	readers := make([]*multipart.Reader, 2)
+	for i := range initials {
+		resp := postQuery(t, gw, "multipart/mixed;deferSpec=20220824", deferredQuery)
+		_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		if err != nil {
+			t.Fatalf("request %d: Content-Type %q", i, resp.Header.Get("Content-Type"))
+		}
+		readers[i] = multipart.NewReader(resp.Body, params["boundary"])
+		readPart(t, readers[i], &initials[i])
+		if initials[i]["hasNext"] != true {
+			t.Fatalf("request %d: initial part %v", i, initials[i])
+		}
+	}
+	close(release)
+	for i, mr := range readers {
+		var next map[string]any
+		if raw := readPart(t, mr, &next); next["hasNext"] != false || !strings.Contains(raw, `"connections":[{`) {
+			t.Fatalf("request %d: second part %s", i, raw)
+		}
+	}
+}
