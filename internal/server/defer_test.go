@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -153,6 +154,22 @@ func TestDeferJSONClientGetsWholeAnswer(t *testing.T) {
 		}
 		if got := string(raw); got != string(want.Raw) {
 			t.Fatalf("Accept %q:\n got %s\nwant %s", accept, got, want.Raw)
+		}
+	}
+	// GET too, as parts or whole.
+	for _, accept := range []string{"application/json", "multipart/mixed;deferSpec=20220824"} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, gw.URL+"/graphql?query="+url.QueryEscape(deferredQuery), nil)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		isParts := strings.HasPrefix(resp.Header.Get("Content-Type"), "multipart/mixed")
+		if resp.StatusCode != http.StatusOK || isParts != strings.HasPrefix(accept, "multipart/") ||
+			!isParts && string(raw) != string(want.Raw) || isParts && !strings.Contains(string(raw), `"connections":[{`) {
+			t.Fatalf("GET with Accept %q: status %d, Content-Type %q: %s", accept, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
 		}
 	}
 }
