@@ -346,3 +346,40 @@ func TestDeferNotCoalesced(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferCORS: a browser on an allowed origin may ask for parts (the
+// preflight allows its Accept header) and reads them (the answer in parts
+// carries Access-Control-Allow-Origin; its Content-Type needs no exposing).
+func TestDeferCORS(t *testing.T) {
+	const origin = "https://app.example.com"
+	gw, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, map[string]string{"CORS_ALLOWED_ORIGINS": origin})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodOptions, gw.URL+"/graphql", nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	req.Header.Set("Access-Control-Request-Headers", "accept,content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != origin || !strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "accept") {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	body, _ := json.Marshal(map[string]any{"query": deferredQuery})
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPost, gw.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "multipart/mixed;deferSpec=20220824,application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	if resp.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("answer in parts without Access-Control-Allow-Origin: %v", resp.Header)
+	}
+	if _, incremental, done := readParts(t, resp); len(incremental) != 1 || !done {
+		t.Fatalf("incremental %v, stream ended: %v", incremental, done)
+	}
+}
