@@ -49,7 +49,6 @@ type incrementalPart struct {
 // shows the initial data while the deferred fields still resolve.
 func writeParts(w http.ResponseWriter, first *graphql.Response, rest func() *graphql.Response) {
 	w.Header()["Content-Type"] = multipartHeader
-	w.Header().Del("Content-Length")
 	flush := http.NewResponseController(w).Flush
 	_, _ = io.WriteString(w, "--"+partsBoundary+"\r\n")
 	writePart(w, first, true)
