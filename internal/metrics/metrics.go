@@ -308,9 +308,38 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 		return resp
 	}
 	oc := graphql.GetOperationContext(ctx)
+	outcome := Outcome(resp)
+	if resp != nil && resp.HasNext != nil {
+		// An answer in parts (@defer) is one operation, counted at its
+		// last part with what its parts add up to.
+		prev, _ := oc.Stats.GetExtension(partsOutcome).(string)
+		outcome = PartOutcome(prev, resp)
+		if *resp.HasNext {
+			oc.Stats.SetExtension(partsOutcome, outcome)
+			return resp
+		}
+	}
 	ran, _ := oc.Stats.GetExtension(ranStats).(bool)
-	o.m.Operation(OperationName(ctx), Outcome(resp), ran, time.Since(oc.Stats.OperationStart))
+	o.m.Operation(OperationName(ctx), outcome, ran, time.Since(oc.Stats.OperationStart))
 	return resp
+}
+
+// partsOutcome is the outcome of the parts of an answer given so far.
+const partsOutcome = "MetricsPartsOutcome"
+
+// PartOutcome is the outcome of an operation answered in parts once resp
+// is given, prev being that of the parts before it ("" for none): the
+// initial part's, made "partial" by errors in a deferred one, whose data
+// is only a piece of the answer.
+func PartOutcome(prev string, resp *graphql.Response) string {
+	o := Outcome(resp)
+	if prev == "" || resp == nil || resp.Path == nil {
+		return o
+	}
+	if prev == "ok" && o != "ok" {
+		return "partial"
+	}
+	return prev
 }
 
 // Outcome classifies a response: "ok" without errors, "error" with errors

@@ -139,6 +139,6 @@ func (operationLog) InterceptResponse(ctx context.Context, next graphql.Response
 	if info == nil || !graphql.HasOperationContext(ctx) {
 		return resp
 	}
-	info.operation, info.outcome = metrics.OperationName(ctx), metrics.Outcome(resp)
+	info.operation, info.outcome = metrics.OperationName(ctx), metrics.PartOutcome(info.outcome, resp)
 	return resp
 }

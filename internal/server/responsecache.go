@@ -84,7 +84,7 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The key is a view of buf: Get keeps nothing of it.
 		rc.serve(w, r, e, responseHit)
 		return
-	} else if rc.coalesce {
+	} else if rc.coalesce && !bytes.Contains(buf[prefix:], deferDirective) {
 		rc.mu.Lock()
 		run := rc.running[string(buf)] // no allocation: the conversion is only a lookup
 		if run == nil {
@@ -154,6 +154,13 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.cache.Set(string(buf), e)
 }
+
+// deferDirective in a request marks an operation that is likely to defer
+// something: its answer is never shared, so an identical request does not
+// wait for it (a client reading parts would get none until the first
+// request had all of its own) but runs at once. A document that only
+// mentions it in a string loses coalescing, nothing else.
+var deferDirective = []byte("@defer")
 
 // serve answers r with e, a stored or shared response.
 func (rc *responseCache) serve(w http.ResponseWriter, r *http.Request, e *respcache.Entry, outcome string) {

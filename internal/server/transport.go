@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,8 +212,23 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		outOfTime(w)
 		return
 	}
-	if info := requestInfoFrom(ctx); info != nil && dataOnly(resp) {
-		info.storable = true // the response cache may keep it
+	incremental := resp.HasNext != nil && *resp.HasNext
+	if incremental {
+		// Something is deferred. The later parts are asked for without the
+		// request's cancellation: the deferred resolvers stop at its
+		// deadline by themselves, with errors on their fields, and those
+		// errors are the answer's end rather than a stream cut short.
+		rest := func() *graphql.Response { return responses(context.WithoutCancel(ctx)) }
+		if acceptsMultipart(r) {
+			writeParts(w, resp, rest)
+			return
+		}
+		resp = mergeParts(resp, rest)
+	}
+	if info := requestInfoFrom(ctx); info != nil && !incremental && dataOnly(resp) {
+		// The response cache may keep it. A deferred operation is never
+		// kept nor shared: its key does not say how the caller asked for it.
+		info.storable = true
 	}
 	if responseType != graphQLResponseJSON && onlyUnauthenticated(resp) {
 		// Forward mode: the upstream refused the caller's token and nothing

@@ -242,3 +242,24 @@ func (w countingWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Hold is a fault that passes a request through to the upstream only once
+// release is closed, after sending on arrived (when not nil) that it came:
+// a test holds one upstream call while it reads what the gateway answered
+// before it. A request whose caller leaves first gets a 503.
+func (f *FaultUpstream) Hold(arrived chan<- struct{}, release <-chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if arrived != nil {
+			select {
+			case arrived <- struct{}{}:
+			case <-r.Context().Done():
+			}
+		}
+		select {
+		case <-release:
+			f.proxy.ServeHTTP(w, r)
+		case <-r.Context().Done():
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}
+}
