@@ -67,21 +67,26 @@ func checkUUID(arg, v string) error {
 	return nil
 }
 
-// pageArgs validates first/after for a list of the given kind.
-func pageArgs(kind pager.Kind, first *int, after *string) (int, pager.Cursor, error) {
+// pageFirst validates first.
+func pageFirst(first *int) (int, error) {
 	n := defaultFirst
 	if first != nil {
 		n = *first
 	}
 	if n < 1 || n > pager.MaxTake {
-		return 0, pager.Cursor{}, apperr.BadInput("first must be between 1 and %d", pager.MaxTake)
+		return 0, apperr.BadInput("first must be between 1 and %d", pager.MaxTake)
 	}
+	return n, nil
+}
+
+// pageAfter decodes after for list l; null and "" are the start of the list.
+func pageAfter(l pager.List, after *string) (pager.Cursor, error) {
 	if after == nil {
-		return n, pager.Cursor{}, nil
+		return pager.Cursor{}, nil
 	}
-	c, err := pager.Decode(kind, *after)
+	c, err := pager.Decode(l, *after)
 	if err != nil {
-		return 0, pager.Cursor{}, apperr.BadInput("after is not a valid cursor for this list")
+		return pager.Cursor{}, apperr.BadInput("after is not a valid cursor for this list")
 	}
-	return n, c, nil
+	return c, nil
 }

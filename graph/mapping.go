@@ -120,9 +120,11 @@ func (r *Resolver) groupsOf(ctx context.Context, orgs []*auth0.Organization) ([]
 
 // membersOf answers Organization.members for a level of organizations: the
 // first page of each is read in one lookup, then each is paged on its own
-// (a page past the first is rare: first is at most 100).
+// (a page past the first is rare: first is at most 100). A cursor pages only
+// the organization it came from; on any other it is BAD_USER_INPUT, with no
+// upstream call for that organization.
 func membersOf(ctx context.Context, orgs []*auth0.Organization, first *int, after *string) ([]*model.UserPage, error) {
-	n, cur, err := pageArgs(pager.KindMembers, first, after)
+	n, err := pageFirst(first)
 	if err != nil {
 		return nil, err
 	}
@@ -130,18 +132,35 @@ func membersOf(ctx context.Context, orgs []*auth0.Organization, first *int, afte
 	if err != nil {
 		return nil, err
 	}
-	if len(orgs) > 1 {
-		from, take := pager.FirstFetch(n, cur)
-		keys := make([]auth0.MembersKey, len(orgs))
-		for i, o := range orgs {
-			keys[i] = auth0.MembersKey{OrganizationID: o.ID, From: from, Take: take}
-		}
-		l.PrimeMembersPages(ctx, keys)
-	}
 	out := make([]*model.UserPage, len(orgs))
 	var errs graphql.BatchErrorList
+	fail := func(i int, err error) {
+		if errs == nil {
+			errs = make(graphql.BatchErrorList, len(orgs))
+		}
+		errs[i] = err
+	}
+	curs := make([]pager.Cursor, len(orgs))
+	ok := make([]bool, len(orgs))
+	var keys []auth0.MembersKey
 	for i, o := range orgs {
-		page, err := pager.Collect(ctx, pager.KindMembers, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Member, string, error) {
+		list := pager.MembersOf(o.ID)
+		if curs[i], err = pageAfter(list, after); err != nil {
+			fail(i, err)
+			continue
+		}
+		ok[i] = true
+		from, take := pager.FirstFetch(list, n, curs[i])
+		keys = append(keys, auth0.MembersKey{OrganizationID: o.ID, From: from, Take: take})
+	}
+	if len(keys) > 1 {
+		l.PrimeMembersPages(ctx, keys)
+	}
+	for i, o := range orgs {
+		if !ok[i] {
+			continue
+		}
+		page, err := pager.Collect(ctx, pager.MembersOf(o.ID), n, curs[i], func(ctx context.Context, from string, take int) ([]auth0.Member, string, error) {
 			p, err := l.MembersPage(ctx, auth0.MembersKey{OrganizationID: o.ID, From: from, Take: take})
 			if err != nil { // p is nil then
 				return nil, "", err
@@ -149,10 +168,7 @@ func membersOf(ctx context.Context, orgs []*auth0.Organization, first *int, afte
 			return p.Members, p.Next, nil
 		})
 		if err != nil {
-			if errs == nil {
-				errs = make(graphql.BatchErrorList, len(orgs))
-			}
-			errs[i] = err
+			fail(i, err)
 			continue
 		}
 		out[i] = userPage(page)
@@ -166,12 +182,16 @@ func membersOf(ctx context.Context, orgs []*auth0.Organization, first *int, afte
 // organizationsPage answers Query.organizations: Relay paging over
 // checkpoint pages.
 func organizationsPage(ctx context.Context, first *int, after *string) (*model.OrganizationPage, error) {
-	n, cur, err := pageArgs(pager.KindOrganizations, first, after)
+	n, err := pageFirst(first)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := pageAfter(pager.Organizations, after)
 	if err != nil {
 		return nil, err
 	}
 	return withLoaders(ctx, func(l *loaders.Loaders) (*model.OrganizationPage, error) {
-		page, err := pager.Collect(ctx, pager.KindOrganizations, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Organization, string, error) {
+		page, err := pager.Collect(ctx, pager.Organizations, n, cur, func(ctx context.Context, from string, take int) ([]auth0.Organization, string, error) {
 			p, err := l.OrganizationsPage(ctx, auth0.PageKey{From: from, Take: take})
 			if err != nil { // p is nil then
 				return nil, "", err

@@ -46,8 +46,8 @@ func (l *checkpointList) fetch(_ context.Context, from string, take int) ([]int,
 
 // FuzzCollect walks a list of fuzzed length with fuzzed page sizes. Every
 // item comes once and in order, a short page is the last, every cursor
-// decodes and resumes right after its item, and a page costs at most three
-// upstream calls.
+// decodes and resumes right after its item and on no other list, hasNextPage
+// is exact, and a page costs at most three upstream calls.
 func FuzzCollect(f *testing.F) {
 	for _, s := range []struct {
 		n             uint16
@@ -57,15 +57,16 @@ func FuzzCollect(f *testing.F) {
 	}{
 		{0, 10, 10, false, 0}, {1, 10, 10, true, 0}, {10, 10, 10, false, 9}, {10, 10, 10, true, 9},
 		{25, 10, 3, true, 24}, {1050, 100, 100, false, 999}, {7, 3, 1, true, 6}, {200, 99, 100, true, 98},
-		{101, 100, 1, false, 100}, {300, 1, 100, true, 150},
+		{101, 100, 1, false, 100}, {300, 1, 100, true, 150}, {6, 3, 3, true, 2}, {200, 100, 100, true, 99},
+		{100, 100, 1, true, 99}, {150, 50, 100, true, 49},
 	} {
 		f.Add(s.n, s.first, s.second, s.lastNext, s.resume)
 	}
 	f.Fuzz(func(t *testing.T, n uint16, first, second uint8, lastNext bool, resume uint16) {
 		l := &checkpointList{n: int(n % 1200), lastNext: lastNext}
-		kind := KindOrganizations
+		list := Organizations
 		if lastNext {
-			kind = KindMembers
+			list = MembersOf("org_a")
 		}
 		sizes := [2]int{int(first)%MaxTake + 1, int(second)%MaxTake + 1}
 		ctx := context.Background()
@@ -79,7 +80,7 @@ func FuzzCollect(f *testing.F) {
 			}
 			size := sizes[page%2]
 			l.calls = 0
-			p, err := Collect(ctx, kind, size, after, l.fetch)
+			p, err := Collect(ctx, list, size, after, l.fetch)
 			if err != nil {
 				t.Fatalf("n=%d page %d: %v", l.n, page, err)
 			}
@@ -92,6 +93,9 @@ func FuzzCollect(f *testing.F) {
 			if p.HasNextPage && len(p.Items) < size {
 				t.Fatalf("page %d: a short page (%d of %d) says it has a next page", page, len(p.Items), size)
 			}
+			if seen := len(items) + len(p.Items); p.HasNextPage != (seen < l.n) {
+				t.Fatalf("n=%d page %d of %d ends at %d: hasNextPage %v", l.n, page, size, seen, p.HasNextPage)
+			}
 			if (len(p.Cursors) == 0) != (p.EndCursor == "") || (len(p.Cursors) > 0 && p.EndCursor != p.Cursors[len(p.Cursors)-1]) {
 				t.Fatalf("page %d: endCursor %q, cursors %v", page, p.EndCursor, p.Cursors)
 			}
@@ -100,7 +104,7 @@ func FuzzCollect(f *testing.F) {
 			if !p.HasNextPage {
 				break
 			}
-			if after, err = Decode(kind, p.EndCursor); err != nil {
+			if after, err = Decode(list, p.EndCursor); err != nil {
 				t.Fatalf("endCursor %q: %v", p.EndCursor, err)
 			}
 		}
@@ -118,19 +122,20 @@ func FuzzCollect(f *testing.F) {
 
 		// Any edge's cursor continues right after its item.
 		k := int(resume) % l.n
-		c, err := Decode(kind, cursors[k])
+		c, err := Decode(list, cursors[k])
 		if err != nil {
 			t.Fatalf("cursor %d %q: %v", k, cursors[k], err)
 		}
-		other := KindOrganizations
-		if kind == other {
-			other = KindMembers
-		}
-		if _, err := Decode(other, cursors[k]); !errors.Is(err, ErrBadCursor) {
-			t.Fatalf("cursor %d of kind %c decodes as kind %c", k, kind, other)
+		for _, other := range []List{Organizations, MembersOf("org_a"), MembersOf("org_b")} {
+			if other == list {
+				continue
+			}
+			if _, err := Decode(other, cursors[k]); !errors.Is(err, ErrBadCursor) {
+				t.Fatalf("cursor %d of %+v decodes for %+v", k, list, other)
+			}
 		}
 		l.calls = 0
-		p, err := Collect(ctx, kind, sizes[1], c, l.fetch)
+		p, err := Collect(ctx, list, sizes[1], c, l.fetch)
 		if err != nil {
 			t.Fatalf("resume after %d: %v", k, err)
 		}
@@ -146,7 +151,7 @@ func FuzzCollect(f *testing.F) {
 				t.Fatalf("resume after %d: item %d is %d", k, i, v)
 			}
 		}
-		if wantNext := k+1+want < l.n; p.HasNextPage != wantNext && !(p.HasNextPage && lastNext) {
+		if wantNext := k+1+want < l.n; p.HasNextPage != wantNext {
 			t.Fatalf("resume after %d of %d with first %d: hasNextPage %v", k, l.n, sizes[1], p.HasNextPage)
 		}
 	})

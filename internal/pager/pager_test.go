@@ -42,14 +42,19 @@ func TestWalkEveryItemOnceWithOneCallPerPage(t *testing.T) {
 	for _, tc := range []struct {
 		n, first int
 		lastNext bool
-	}{{0, 10, false}, {1, 10, false}, {10, 10, false}, {10, 10, true}, {25, 10, true}, {1050, 100, false}, {7, 3, true}} {
-		t.Run(strconv.Itoa(tc.n)+"/"+strconv.Itoa(tc.first), func(t *testing.T) {
+	}{{0, 10, false}, {1, 10, false}, {10, 10, false}, {10, 10, true}, {25, 10, true}, {1050, 100, false}, {7, 3, true}, {6, 3, true}, {200, 100, true}, {150, 100, true}} {
+		t.Run(strconv.Itoa(tc.n)+"/"+strconv.Itoa(tc.first)+"/"+strconv.FormatBool(tc.lastNext), func(t *testing.T) {
 			l := &list{n: tc.n, lastNext: tc.lastNext}
+			// A list with a next token on its last page is paged like members.
+			lst := Organizations
+			if tc.lastNext {
+				lst = MembersOf("org_a")
+			}
 			var got []int
 			after := Cursor{}
 			pages := 0
 			for {
-				p, err := Collect(context.Background(), KindOrganizations, tc.first, after, l.fetch)
+				p, err := Collect(context.Background(), lst, tc.first, after, l.fetch)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -58,7 +63,7 @@ func TestWalkEveryItemOnceWithOneCallPerPage(t *testing.T) {
 				if !p.HasNextPage {
 					break
 				}
-				if after, err = Decode(KindOrganizations, p.EndCursor); err != nil {
+				if after, err = Decode(lst, p.EndCursor); err != nil {
 					t.Fatal(err)
 				}
 				if pages > tc.n+2 {
@@ -73,10 +78,18 @@ func TestWalkEveryItemOnceWithOneCallPerPage(t *testing.T) {
 					t.Fatalf("item %d = %d", i, v)
 				}
 			}
-			// A full last page with a next token costs one more (empty) call.
-			want := max(1, (tc.n+tc.first-1)/tc.first)
-			if tc.n%tc.first == 0 && tc.n > 0 && tc.lastNext {
-				want++
+			// hasNextPage is exact: no page after the last item, not even an
+			// empty one.
+			wantPages := max(1, (tc.n+tc.first-1)/tc.first)
+			if pages != wantPages {
+				t.Fatalf("pages %d, want %d", pages, wantPages)
+			}
+			// One call per page; members ask for one item more, which only
+			// costs a call when it does not fit in a page of MaxTake: then a
+			// full page looks at the next one.
+			want := wantPages
+			if tc.lastNext && tc.first == MaxTake {
+				want += tc.n / tc.first
 			}
 			if l.calls != want {
 				t.Fatalf("calls %d, want %d", l.calls, want)
@@ -87,16 +100,17 @@ func TestWalkEveryItemOnceWithOneCallPerPage(t *testing.T) {
 
 func TestEdgeCursorResumesAfterItsItem(t *testing.T) {
 	l := &list{n: 30}
-	p, err := Collect(context.Background(), KindMembers, 10, Cursor{}, l.fetch)
+	members := MembersOf("org_a")
+	p, err := Collect(context.Background(), members, 10, Cursor{}, l.fetch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range p.Cursors {
-		cur, err := Decode(KindMembers, c)
+		cur, err := Decode(members, c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, err := Collect(context.Background(), KindMembers, 3, cur, l.fetch)
+		next, err := Collect(context.Background(), members, 3, cur, l.fetch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,35 +121,51 @@ func TestEdgeCursorResumesAfterItsItem(t *testing.T) {
 }
 
 func TestDecodeRefusesWhatEncodeDidNotMake(t *testing.T) {
-	valid := Encode(KindOrganizations, Cursor{From: "MjAyMy0wMy0x", Skip: 3})
-	if c, err := Decode(KindOrganizations, valid); err != nil || c.From != "MjAyMy0wMy0x" || c.Skip != 3 {
+	valid := Encode(Organizations, Cursor{From: "MjAyMy0wMy0x", Skip: 3})
+	if c, err := Decode(Organizations, valid); err != nil || c.From != "MjAyMy0wMy0x" || c.Skip != 3 {
 		t.Fatalf("round trip: %+v %v", c, err)
 	}
-	for name, s := range map[string]string{
-		"empty":          "",
-		"not base64":     "!!!",
-		"other kind":     Encode(KindMembers, Cursor{From: "abc"}),
-		"query chars":    Encode(KindOrganizations, Cursor{From: "a&take=1000"}),
-		"negative skip":  rawCursor("v1:o:-1:abc"),
-		"skip too large": rawCursor("v1:o:101:abc"),
-		"padded skip":    rawCursor("v1:o:01:abc"),
-		"wrong version":  rawCursor("v9:o:0:abc"),
-		"start cursor":   rawCursor("v1:o:0:"),
-		"too long":       Encode(KindOrganizations, Cursor{From: string(make([]byte, 600))}),
+	hogwarts := MembersOf("org_hogwarts")
+	for name, tc := range map[string]struct {
+		list List
+		s    string
+	}{
+		"not base64":                   {Organizations, "!!!"},
+		"other kind":                   {Organizations, Encode(hogwarts, Cursor{From: "abc"})},
+		"another organization's":       {MembersOf("org_durmstrang"), Encode(hogwarts, Cursor{From: "abc"})},
+		"members without organization": {MembersOf(""), Encode(hogwarts, Cursor{From: "abc"})},
+		"query chars":                  {Organizations, Encode(Organizations, Cursor{From: "a&take=1000"})},
+		"negative skip":                {Organizations, rawCursor("v2:o::-1:abc")},
+		"skip too large":               {Organizations, rawCursor("v2:o::101:abc")},
+		"padded skip":                  {Organizations, rawCursor("v2:o::01:abc")},
+		"wrong version":                {Organizations, rawCursor("v9:o::0:abc")},
+		"v1, which named no list":      {Organizations, rawCursor("v1:o:0:abc")},
+		"start cursor":                 {Organizations, rawCursor("v2:o::0:")},
+		"too long":                     {Organizations, Encode(Organizations, Cursor{From: string(make([]byte, 600))})},
 	} {
-		if _, err := Decode(KindOrganizations, s); !errors.Is(err, ErrBadCursor) {
+		if _, err := Decode(tc.list, tc.s); !errors.Is(err, ErrBadCursor) {
 			t.Errorf("%s: got %v, want ErrBadCursor", name, err)
 		}
 	}
 }
 
+// TestEmptyCursorIsTheStart: clients send after: "" for "no cursor".
+func TestEmptyCursorIsTheStart(t *testing.T) {
+	for _, l := range []List{Organizations, MembersOf("org_a")} {
+		if c, err := Decode(l, ""); err != nil || c != (Cursor{}) {
+			t.Fatalf("%+v: Decode(\"\") = %+v, %v; want the start", l, c, err)
+		}
+	}
+}
+
 func FuzzDecode(f *testing.F) {
-	f.Add(Encode(KindOrganizations, Cursor{From: "MjAyMy0wMy0x", Skip: 3}))
-	f.Add(Encode(KindMembers, Cursor{From: "abc"}))
+	f.Add(Encode(Organizations, Cursor{From: "MjAyMy0wMy0x", Skip: 3}))
+	f.Add(Encode(MembersOf("org_a"), Cursor{From: "abc"}))
+	f.Add(rawCursor("v2:o::0:"))
 	f.Add("djE6bzowOg")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := Decode(KindOrganizations, s)
+		c, err := Decode(Organizations, s)
 		if err != nil {
 			return
 		}
@@ -144,7 +174,13 @@ func FuzzDecode(f *testing.F) {
 		if !isTokenText(c.From) || c.Skip < 0 || c.Skip > MaxTake {
 			t.Fatalf("unsafe cursor accepted: %+v", c)
 		}
-		again, err := Decode(KindOrganizations, Encode(KindOrganizations, c))
+		if c == (Cursor{}) { // only "" is the start; no cursor encodes it
+			if s != "" {
+				t.Fatalf("%q decodes as the start", s)
+			}
+			return
+		}
+		again, err := Decode(Organizations, Encode(Organizations, c))
 		if err != nil || again != c {
 			t.Fatalf("round trip: %+v -> %+v, %v", c, again, err)
 		}
