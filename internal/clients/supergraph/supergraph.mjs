@@ -16,6 +16,12 @@ import { parse, buildASTSchema, graphql, GraphQLScalarType } from 'graphql';
 import { composeServices } from '@theguild/federation-composition';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 
+// Hive Gateway's runtime needs node 20 or later.
+if (Number(process.versions.node.split('.')[0]) < 20) {
+  console.error(`node ${process.versions.node}: the supergraph test needs node 20 or later`);
+  process.exit(1);
+}
+
 const [orgraphURL, billedArg] = process.argv.slice(2);
 if (!orgraphURL || billedArg === undefined) {
   console.error('usage: node supergraph.mjs <orgraph /graphql URL> <ids,comma-separated>');
