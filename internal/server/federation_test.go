@@ -223,3 +223,31 @@ func TestEntitiesCountTowardTheLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestUserEntitiesReadProfilesInOneBatch: User representations selecting a
+// profile field read the profiles as one level, as user(id) does for one;
+// a user that does not exist is then null.
+func TestUserEntitiesReadProfilesInOneBatch(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{Users: 5}, map[string]string{"FEDERATION": "true", "RESPONSE_CACHE": "false"})
+	ds := sim.Dataset()
+	reps := []map[string]any{{"__typename": "User", "id": "auth0|nobody"}}
+	for _, u := range ds.Users[:4] {
+		reps = append(reps, map[string]any{"__typename": "User", "id": u.UserID})
+	}
+	var data struct {
+		Entities []*struct{ ID, Email string } `json:"_entities"`
+	}
+	gw.Query(t, `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id email } } }`, map[string]any{"reps": reps}).Decode(t, &data)
+	if len(data.Entities) != 5 || data.Entities[0] != nil {
+		t.Fatalf("entities %+v, want a null first", data.Entities)
+	}
+	for i, e := range data.Entities[1:] {
+		if e == nil || e.ID != ds.Users[i].UserID || e.Email != ds.Users[i].Email {
+			t.Fatalf("entity %d: %+v, want %+v", i+1, e, ds.Users[i])
+		}
+	}
+	assertCalls(t, sim, map[string]int64{upstreamsim.RouteUser: 5})
+	if got := accessLines(t, gw)[0]["upstream_batches"]; got != 1.0 {
+		t.Fatalf("%v batches, want 1", got)
+	}
+}
