@@ -5,7 +5,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/orgraph/orgraph/internal/apperr"
 	"github.com/orgraph/orgraph/internal/auth"
 )
 
@@ -14,7 +13,7 @@ import (
 // forbidden field never reaches a loader or an upstream.
 func RequiresScope(ctx context.Context, _ any, next graphql.Resolver, scope string) (any, error) {
 	if err := auth.RequireScope(ctx, scope); err != nil {
-		return nil, &apperr.Error{Code: apperr.Forbidden, Message: "the caller's token lacks the " + scope + " scope this field needs", Err: err}
+		return nil, forbidden(scope, err)
 	}
 	return next(ctx)
 }

@@ -221,7 +221,7 @@ func userByID(ctx context.Context, id string) (*model.User, error) {
 	if err := checkText("id", id, maxUserID); err != nil {
 		return nil, err
 	}
-	if !selectsProfile(ctx) {
+	if !selectsProfile(ctx, nil) {
 		return &model.User{ID: id}, nil
 	}
 	return withLoaders(ctx, func(l *loaders.Loaders) (*model.User, error) {
@@ -277,11 +277,12 @@ const profileScope = "read:users"
 // selectsProfile reports whether the current field's selection asks for a
 // profile field the caller may read, so user(id) reads the profile only when
 // it is wanted and allowed (a forbidden profile field must cost no call).
-func selectsProfile(ctx context.Context) bool {
+// satisfies picks the fragments that apply (nil: all of them).
+func selectsProfile(ctx context.Context, satisfies []string) bool {
 	if auth.RequireScope(ctx, profileScope) != nil {
 		return false
 	}
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+	for _, f := range graphql.CollectFieldsCtx(ctx, satisfies) {
 		if profileFields[f.Name] {
 			return true
 		}

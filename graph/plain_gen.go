@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/99designs/gqlgen/plugin/federation/fedruntime"
 	"github.com/orgraph/orgraph/graph/model"
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/identity"
@@ -453,46 +454,40 @@ func (ec *executionContext) writePageInfo(ctx context.Context, w io.Writer, fiel
 	marshal.Raw(w, "}")
 }
 
-// richOrganization marshals a Organization without gqlgen's field set, or answers nil when
-// the selection must take gqlgen's way (something deferred, or more than
-// one field that can wait).
-func (ec *executionContext) richOrganization(ctx context.Context, sel ast.SelectionSet, obj *auth0.Organization) graphql.Marshaler {
-	if !marshal.Plain(sel) || waitingFields.Selected("Organization", sel) > 1 {
+// plain_Service answers a _Service with its writer, or nil when the selection
+// must take gqlgen's way (something under it is deferred).
+func (ec *executionContext) plain_Service(ctx context.Context, sel ast.SelectionSet, obj *fedruntime.Service) graphql.Marshaler {
+	if !marshal.Plain(sel) {
 		return nil
 	}
-	fields := graphql.CollectFields(ec.OperationContext, sel, organizationImplementors)
-	var values []graphql.Marshaler
-	for i := range fields {
-		switch fields[i].Name {
-		case "connections":
-			if values == nil {
-				values = make([]graphql.Marshaler, len(fields))
-			}
-			if values[i] = ec._Organization_connections(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
-				return graphql.Null
-			}
-		case "groups":
-			if values == nil {
-				values = make([]graphql.Marshaler, len(fields))
-			}
-			if values[i] = ec._Organization_groups(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
-				return graphql.Null
-			}
-		case "members":
-			if values == nil {
-				values = make([]graphql.Marshaler, len(fields))
-			}
-			if values[i] = ec._Organization_members(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
-				return graphql.Null
-			}
-		}
-	}
-	return graphql.WriterFunc(func(w io.Writer) { ec.writeRichOrganization(ctx, w, fields, obj, values) })
+	fields := graphql.CollectFields(ec.OperationContext, sel, _ServiceImplementors)
+	return graphql.WriterFunc(func(w io.Writer) { ec.write_Service(ctx, w, fields, obj) })
 }
 
-// writeRichOrganization writes the selected fields of a Organization: plain ones straight
-// away, the others as they were resolved.
-func (ec *executionContext) writeRichOrganization(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *auth0.Organization, values []graphql.Marshaler) {
+// plainList_Service answers a list of _Service with one writer, or nil when the
+// selection must take gqlgen's way.
+func (ec *executionContext) plainList_Service(ctx context.Context, sel ast.SelectionSet, v []fedruntime.Service) graphql.Marshaler {
+	if !marshal.Plain(sel) {
+		return nil
+	}
+	return graphql.WriterFunc(func(w io.Writer) { ec.writeList_Service(ctx, w, sel, v) })
+}
+
+// writeList_Service writes a list of _Service.
+func (ec *executionContext) writeList_Service(ctx context.Context, w io.Writer, sel ast.SelectionSet, v []fedruntime.Service) {
+	fields := graphql.CollectFields(ec.OperationContext, sel, _ServiceImplementors)
+	marshal.Raw(w, "[")
+	for i := range v {
+		if i > 0 {
+			marshal.Raw(w, ",")
+		}
+		ec.write_Service(ctx, w, fields, &v[i])
+	}
+	marshal.Raw(w, "]")
+}
+
+// write_Service writes the selected fields of a _Service.
+func (ec *executionContext) write_Service(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *fedruntime.Service) {
 	marshal.Raw(w, "{")
 	for i := range fields {
 		f := &fields[i]
@@ -503,29 +498,9 @@ func (ec *executionContext) writeRichOrganization(ctx context.Context, w io.Writ
 		marshal.Raw(w, ":")
 		switch f.Name {
 		case "__typename":
-			marshal.String(w, "Organization")
-		case "id":
-			marshal.String(w, obj.ID)
-		case "name":
-			marshal.String(w, obj.Name)
-		case "displayName":
-			marshal.StringPtr(w, obj.DisplayName)
-		case "branding":
-			v := obj.Branding
-			if v == nil {
-				marshal.Null(w)
-				break
-			}
-			ec.writeBranding(ctx, w, graphql.CollectFields(ec.OperationContext, f.Selections, brandingImplementors), v)
-		case "metadata":
-			v := obj.MetadataEntries()
-			ec.writeListMetadataEntry(ctx, w, f.Selections, v)
-		case "connections":
-			values[i].MarshalGQL(w)
-		case "groups":
-			values[i].MarshalGQL(w)
-		case "members":
-			values[i].MarshalGQL(w)
+			marshal.String(w, "_Service")
+		case "sdl":
+			marshal.String(w, obj.SDL)
 		default:
 			marshal.Null(w) // validation admits no other field
 		}
@@ -573,81 +548,6 @@ func (ec *executionContext) writeRichOrganizationEdge(ctx context.Context, w io.
 		case "cursor":
 			marshal.String(w, obj.Cursor)
 		case "node":
-			values[i].MarshalGQL(w)
-		default:
-			marshal.Null(w) // validation admits no other field
-		}
-	}
-	marshal.Raw(w, "}")
-}
-
-// richUser marshals a User without gqlgen's field set, or answers nil when
-// the selection must take gqlgen's way (something deferred, or more than
-// one field that can wait).
-func (ec *executionContext) richUser(ctx context.Context, sel ast.SelectionSet, obj *model.User) graphql.Marshaler {
-	if !marshal.Plain(sel) || waitingFields.Selected("User", sel) > 1 {
-		return nil
-	}
-	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
-	var values []graphql.Marshaler
-	for i := range fields {
-		switch fields[i].Name {
-		case "email":
-			if values == nil {
-				values = make([]graphql.Marshaler, len(fields))
-			}
-			if values[i] = ec._User_email(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
-				return graphql.Null
-			}
-		case "name":
-			if values == nil {
-				values = make([]graphql.Marshaler, len(fields))
-			}
-			if values[i] = ec._User_name(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
-				return graphql.Null
-			}
-		case "picture":
-			if values == nil {
-				values = make([]graphql.Marshaler, len(fields))
-			}
-			if values[i] = ec._User_picture(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
-				return graphql.Null
-			}
-		case "organizations":
-			if values == nil {
-				values = make([]graphql.Marshaler, len(fields))
-			}
-			if values[i] = ec._User_organizations(ctx, fields[i], obj); values[i] == graphql.RequiredNull {
-				return graphql.Null
-			}
-		}
-	}
-	return graphql.WriterFunc(func(w io.Writer) { ec.writeRichUser(ctx, w, fields, obj, values) })
-}
-
-// writeRichUser writes the selected fields of a User: plain ones straight
-// away, the others as they were resolved.
-func (ec *executionContext) writeRichUser(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *model.User, values []graphql.Marshaler) {
-	marshal.Raw(w, "{")
-	for i := range fields {
-		f := &fields[i]
-		if i > 0 {
-			marshal.Raw(w, ",")
-		}
-		marshal.String(w, f.Alias)
-		marshal.Raw(w, ":")
-		switch f.Name {
-		case "__typename":
-			marshal.String(w, "User")
-		case "id":
-			marshal.String(w, obj.ID)
-		case "email":
-			values[i].MarshalGQL(w)
-		case "name":
-			values[i].MarshalGQL(w)
-		case "picture":
-			values[i].MarshalGQL(w)
-		case "organizations":
 			values[i].MarshalGQL(w)
 		default:
 			marshal.Null(w) // validation admits no other field

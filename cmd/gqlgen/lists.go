@@ -99,10 +99,8 @@ func rewriteLists(src []byte) ([]byte, error) {
 // register would resolve every parent alone.
 func rewriteBatchParents(src []byte) ([]byte, error) {
 	s := string(src)
-	if strings.Contains(s, "graphql.WithBatchParents(") {
-		return nil, fmt.Errorf("graphql.WithBatchParents (a list of an interface or union with batch fields) has no counterpart in internal/marshal")
-	}
 	s = strings.ReplaceAll(s, "graphql.WithBatchParentValues(", "marshal.WithBatchParentValues(")
+	s = strings.ReplaceAll(s, "graphql.WithBatchParents(", "marshal.WithBatchParents(")
 	s = strings.ReplaceAll(s, "graphql.BatchParentsFor[", "marshal.BatchParentsFor[")
 	return []byte(s), nil
 }

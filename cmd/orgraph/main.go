@@ -4,6 +4,8 @@
 //
 //	orgraph          serve (settings from the environment, design §5)
 //	orgraph schema   print the schema (SDL) for client code generation
+//	orgraph schema --federation
+//	                 print the federation subgraph SDL, for supergraph composition
 //	orgraph help     say so (also -h, --help)
 package main
 
@@ -31,6 +33,8 @@ const usage = `orgraph: one GraphQL endpoint over the Auth0 Management API and t
 Usage:
   orgraph           serve GraphQL on GATEWAY_ADDR (/graphql, the IDE at /, /healthz, /readyz, /metrics)
   orgraph schema    print the schema (SDL), for client code generation
+  orgraph schema --federation
+                    print the Apollo Federation v2 subgraph SDL, for supergraph composition
   orgraph help      print this
 
 Every setting is an environment variable (README.md, "Configuration"). With none set,
@@ -55,8 +59,16 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 	if len(args) > 0 {
 		switch args[0] {
 		case "schema":
-			_, err := io.WriteString(stdout, orgraph.Schema)
-			return err
+			switch {
+			case len(args) == 1:
+				_, err := io.WriteString(stdout, orgraph.Schema)
+				return err
+			case len(args) == 2 && args[1] == "--federation":
+				_, err := io.WriteString(stdout, orgraph.SubgraphSchema)
+				return err
+			default:
+				return errors.New("schema takes no argument but --federation")
+			}
 		case "help", "-h", "-help", "--help":
 			_, err := io.WriteString(stdout, usage)
 			return err

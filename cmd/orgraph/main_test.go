@@ -94,6 +94,20 @@ func TestSchemaCommandPrintsTheSDL(t *testing.T) {
 	}
 }
 
+func TestSchemaFederationPrintsTheSubgraphSDL(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"schema", "--federation"}, testutil.MapLookup(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != orgraph.SubgraphSchema || !strings.HasPrefix(out.String(), orgraph.Schema) ||
+		!strings.Contains(out.String(), `extend type Organization @key(fields: "id")`) {
+		t.Fatalf("schema --federation printed %d bytes, not the subgraph SDL", out.Len())
+	}
+	if err := run(context.Background(), []string{"schema", "--sdl"}, testutil.MapLookup(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("an unknown schema flag was accepted")
+	}
+}
+
 func TestHelpPrintsTheCommands(t *testing.T) {
 	for _, arg := range []string{"help", "-h", "--help"} {
 		var out bytes.Buffer

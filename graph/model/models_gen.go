@@ -2,9 +2,17 @@
 
 package model
 
+type OrganizationByIDsInput struct {
+	ID string `json:"ID"`
+}
+
 // The entry points of the graph. Each field answers what one or more REST calls
 // to the Auth0 Management API or the UiPath Identity API would answer. Every
 // field that needs an upstream call is nullable, so one failing call leaves an
 // error on its own path and the rest of the response intact.
 type Query struct {
+}
+
+type UserByIDsInput struct {
+	ID string `json:"ID"`
 }

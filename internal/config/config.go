@@ -49,6 +49,10 @@ type Config struct {
 	// them runs share its answer (RESPONSE_COALESCING); it stays on with
 	// CACHE_TTL=0, like the coalescing of upstream calls.
 	ResponseCoalescing bool
+	// Federation serves the Apollo Federation v2 subgraph fields (_service,
+	// _entities) and their types (FEDERATION); off, the schema is exactly
+	// the public one.
+	Federation bool
 
 	UpstreamRateLimit   float64
 	UpstreamTimeout     time.Duration
@@ -223,6 +227,7 @@ func Load(lookup Lookup) (Config, error) {
 	c.ResponseCache = r.boolean("RESPONSE_CACHE", true) && c.CacheTTL > 0
 	c.ResponseCacheBytes = int64(r.intRange("RESPONSE_CACHE_MAX_MB", defaultResponseMB, 1, 1<<16)) << 20
 	c.ResponseCoalescing = r.boolean("RESPONSE_COALESCING", true)
+	c.Federation = r.boolean("FEDERATION", false)
 
 	c.UpstreamRateLimit = r.positiveFloat("UPSTREAM_RATE_LIMIT", defaultRateLimit)
 	c.UpstreamTimeout = r.duration("UPSTREAM_TIMEOUT", defaultTimeout)

@@ -67,6 +67,25 @@ func TestResponseCacheSetting(t *testing.T) {
 	}
 }
 
+func TestFederationSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{nil, false}, // off unless asked for: the public schema stays as it is
+		{map[string]string{"FEDERATION": "true"}, true},
+		{map[string]string{"FEDERATION": "false"}, false},
+	} {
+		c, err := Load(lookup(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Federation != tc.want {
+			t.Errorf("%v: federation %v, want %v", tc.env, c.Federation, tc.want)
+		}
+	}
+}
+
 func TestProductionSettings(t *testing.T) {
 	c, err := Load(lookup(map[string]string{
 		"AUTH0_BASE_URL":      "https://tenant.eu.auth0.com/",
@@ -163,6 +182,7 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"response cache not a bool", with("RESPONSE_CACHE", secret), "RESPONSE_CACHE"},
 		{"response cache size zero", with("RESPONSE_CACHE_MAX_MB", "0"), "RESPONSE_CACHE_MAX_MB"},
 		{"coalescing not a bool", with("RESPONSE_COALESCING", secret), "RESPONSE_COALESCING"},
+		{"federation not a bool", with("FEDERATION", secret), "FEDERATION"},
 		{"local tier size not a number", with("CACHE_LOCAL_MAX_MB", secret), "CACHE_LOCAL_MAX_MB"},
 		{"demo with a token", map[string]string{"AUTH0_TOKEN": secret}, "AUTH0_TOKEN"},
 	}

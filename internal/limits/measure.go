@@ -253,6 +253,9 @@ func (w *walker) group(g group, page, depth int) Stats {
 	items := 1
 	if f.Definition != nil && f.Definition.Type.Elem != nil {
 		switch {
+		case c.itemsArg != "":
+			items = w.listLen(f, c.itemsArg)
+			sub.Complexity = add(c.itemCalls, sub.Complexity)
 		case c.perPage && page != noPage:
 			items = page
 		case c.fanOut > 0:
@@ -327,6 +330,19 @@ func (w *walker) pageSize(f *ast.Field, c cost) int {
 		n = c.defaultPage
 	}
 	return min(max(n, 0), maxPage)
+}
+
+// listLen is the length of a list argument: a literal, or a variable's
+// value. An absent or unreadable one counts as empty (validation refuses a
+// missing required list; a list of the wrong type fails before it runs).
+func (w *walker) listLen(f *ast.Field, name string) int {
+	arg := f.Arguments.ForName(name)
+	if arg == nil {
+		return 0
+	}
+	v, _ := w.value(arg.Value)
+	l, _ := v.([]any)
+	return min(len(l), saturated)
 }
 
 // toInt reads an Int argument in any form gqlgen or gqlparser may hold it:

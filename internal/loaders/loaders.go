@@ -228,6 +228,26 @@ func (l *Loaders) OrganizationByID(ctx context.Context, id string) (*auth0.Organ
 	return l.organization.get(l.fetchOrganizations).Load(ctx, OrganizationKey{ID: id})()
 }
 
+// OrganizationsByIDs loads a level of organizations by id (federation's
+// _entities) in one client call, not through the dataloader, whose timer
+// could split a long level in two. It shares OrganizationByID's record of
+// the request's organizations: an id seen before in the request costs
+// nothing, and what it fetches answers later lookups. nil where there is none.
+func (l *Loaders) OrganizationsByIDs(ctx context.Context, ids []string) ([]*auth0.Organization, []error) {
+	return level(ctx, ids, func(ctx context.Context, unique []string) []upstream.Result[*auth0.Organization] {
+		keys := make([]OrganizationKey, len(unique))
+		for i, id := range unique {
+			keys[i] = OrganizationKey{ID: id}
+		}
+		res := l.fetchOrganizations(ctx, keys)
+		out := make([]upstream.Result[*auth0.Organization], len(res))
+		for i, r := range res {
+			out[i] = upstream.Result[*auth0.Organization]{Value: r.Data, Err: r.Error}
+		}
+		return out
+	})
+}
+
 // OrganizationByName loads one organization by name; nil when there is none.
 func (l *Loaders) OrganizationByName(ctx context.Context, name string) (*auth0.Organization, error) {
 	if r, ok := l.up.Auth0.PeekOrganizationByName(ctx, name); ok {
@@ -303,6 +323,12 @@ func (l *Loaders) UserProfileByID(ctx context.Context, userID string) (*auth0.Us
 	return single(ctx, userID, l.up.Auth0.PeekUser, func() *dataloader.Loader[string, *auth0.User] {
 		return l.userProfile.get(batchOf(l.up.Auth0.Users))
 	})
+}
+
+// UserProfilesByIDs loads the profiles of a level of users in one call;
+// nil where a user does not exist.
+func (l *Loaders) UserProfilesByIDs(ctx context.Context, userIDs []string) ([]*auth0.User, []error) {
+	return level(ctx, userIDs, l.up.Auth0.Users)
 }
 
 // GroupsByPartition loads all groups of a UiPath organization; nil when the

@@ -25,6 +25,7 @@ type batchKey struct{}
 type batchGroup struct {
 	typeName string
 	parents  any
+	indexMap map[int]int // list index to place in parents; nil when they are the list
 	outer    *batchGroup
 
 	mu     sync.Mutex
@@ -50,13 +51,23 @@ func WithBatchParentValues[T any](ctx context.Context, typeName string, v []T) c
 	return context.WithValue(ctx, batchKey{}, &batchGroup{typeName: typeName, parents: parents, outer: outer})
 }
 
+// WithBatchParents is graphql.WithBatchParents, for a list of an interface
+// or union (federation's _entities): parents (a []P) are the elements of one
+// type among the list's, and indexMap maps an element's list index to its
+// place in parents, so a batch field of that type is resolved once for all
+// of them. parents must not change while ctx is in use.
+func WithBatchParents(ctx context.Context, typeName string, parents any, indexMap map[int]int) context.Context {
+	outer, _ := ctx.Value(batchKey{}).(*batchGroup)
+	return context.WithValue(ctx, batchKey{}, &batchGroup{typeName: typeName, parents: parents, indexMap: indexMap, outer: outer})
+}
+
 // BatchParents is graphql.BatchParents: the sibling parents being resolved
 // together, and the place among them of the parent this call is for. The
 // fields are those the generated code reads.
 type BatchParents[P any] struct {
 	Parents  []P
 	Index    ast.PathIndex
-	IndexMap map[int]int // always nil: lists of interfaces or unions are not batched here
+	IndexMap map[int]int // nil unless the parents are one type among a list of an interface or union
 
 	group *batchGroup
 }
@@ -81,7 +92,7 @@ func BatchParentsFor[P any](ctx context.Context, typeName string) (BatchParents[
 	if !ok {
 		return BatchParents[P]{}, false
 	}
-	return BatchParents[P]{Parents: parents, Index: idx, group: group}, true
+	return BatchParents[P]{Parents: parents, Index: idx, IndexMap: group.indexMap, group: group}, true
 }
 
 // FieldResult resolves field once for the whole group, keyed by its

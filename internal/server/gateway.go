@@ -177,6 +177,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		ResponseCache:           whole,
 		ResponseCacheTTL:        cfg.CacheTTL,
 		CoalesceResponses:       cfg.ResponseCoalescing,
+		Federation:              cfg.Federation,
 		AllowList:               allowList(cfg),
 	})
 	return g, nil

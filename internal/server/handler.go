@@ -104,6 +104,9 @@ type HandlerOptions struct {
 	// them runs share its answer (RESPONSE_COALESCING), with or without a
 	// response cache.
 	CoalesceResponses bool
+	// Federation serves the subgraph fields _service and _entities
+	// (FEDERATION=true); without it the schema is the public one.
+	Federation bool
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -116,6 +119,7 @@ type Readiness struct {
 // NewHandler returns the gateway's HTTP handler.
 func NewHandler(o HandlerOptions) http.Handler {
 	schema := graph.NewExecutableSchema(graph.Config{
+		Schema: servedSchema(o.Federation),
 		Resolvers: &graph.Resolver{
 			PartitionMetadataKey:    o.PartitionMetadataKey,
 			OrganizationMetadataKey: o.OrganizationMetadataKey,
