@@ -43,8 +43,9 @@ func TestApolloCacheMatchesServer(t *testing.T) {
 
 	out := runNode(t, bytes.NewReader(input), "--conditions=development", "apollo.mjs", gw.URL+"/graphql")
 	var got struct {
-		Answers  []any    `json:"answers"`
-		Warnings []string `json:"warnings"`
+		Answers   []any    `json:"answers"`
+		Refetched []int    `json:"refetched"`
+		Warnings  []string `json:"warnings"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("apollo.mjs printed no answer: %v\n%s", err, out)
@@ -57,8 +58,86 @@ func TestApolloCacheMatchesServer(t *testing.T) {
 			t.Errorf("README example %d: Apollo's cache differs from the server's answer at %s: %s", i+1, path, diff)
 		}
 	}
+	for _, i := range got.Refetched {
+		t.Errorf("README example %d: Apollo fetched it again: another example's answer replaced data it had cached", i+1)
+	}
 	for _, w := range got.Warnings {
 		t.Errorf("Apollo warned: %s", w)
+	}
+}
+
+// TestDemoHasWhatNormalizingCachesWouldMixUp: the demo data the Apollo test
+// relies on, so that test cannot pass for want of colliding data: two
+// organizations enable one connection with different flags, and one
+// built-in group id has different members in their two partitions, while
+// the schema's ids tell all four objects apart.
+func TestDemoHasWhatNormalizingCachesWouldMixUp(t *testing.T) {
+	gw := testutil.StartGateway(t, map[string]string{})
+	var data struct {
+		User struct {
+			Organizations []struct {
+				Name        string
+				Connections []struct {
+					ID, ConnectionID, OrganizationID string
+					IsSignupEnabled                  *bool
+				}
+				Groups []struct {
+					ID, GroupID, PartitionGlobalID string
+					Type                           string
+					Members                        []struct{ Identifier string }
+				}
+			}
+		}
+	}
+	gw.Query(t, `{ user(id: "auth0|6410784d38b3e02b77fdd660") { organizations { name
+		connections { id connectionId organizationId isSignupEnabled }
+		groups { id groupId partitionGlobalId type members { identifier } } } } }`, nil).Decode(t, &data)
+
+	type conn struct {
+		id, org string
+		signup  *bool
+	}
+	type group struct {
+		id, partition string
+		members       int
+	}
+	conns := map[string][]conn{}
+	groups := map[string][]group{}
+	for _, o := range data.User.Organizations {
+		for _, c := range o.Connections {
+			conns[c.ConnectionID] = append(conns[c.ConnectionID], conn{c.ID, c.OrganizationID, c.IsSignupEnabled})
+		}
+		for _, g := range o.Groups {
+			if g.Type == "BUILT_IN" {
+				groups[g.GroupID] = append(groups[g.GroupID], group{g.ID, g.PartitionGlobalID, len(g.Members)})
+			}
+		}
+	}
+	sharedConnection := false
+	for cid, cs := range conns {
+		for i := 1; i < len(cs); i++ {
+			if cs[i].id == cs[0].id {
+				t.Errorf("connection %s has id %s in two organizations", cid, cs[0].id)
+			}
+			if cs[i].org != cs[0].org && !reflect.DeepEqual(cs[i].signup, cs[0].signup) {
+				sharedConnection = true
+			}
+		}
+	}
+	sharedGroup := false
+	for gid, gs := range groups {
+		for i := 1; i < len(gs); i++ {
+			if gs[i].id == gs[0].id {
+				t.Errorf("group %s has id %s in two partitions", gid, gs[0].id)
+			}
+			if gs[i].partition != gs[0].partition && gs[i].members != gs[0].members {
+				sharedGroup = true
+			}
+		}
+	}
+	if !sharedConnection || !sharedGroup {
+		t.Fatalf("the demo user's organizations share no connection with different flags (%v) or no built-in group with different members (%v): %+v",
+			sharedConnection, sharedGroup, data)
 	}
 }
 

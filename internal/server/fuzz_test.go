@@ -57,7 +57,7 @@ var malformedRequests = []string{
 	`{ user(id: "auth0|6410784d38b3e02b77fdd660/../x?y#z") { id email } }`, `{ user(id: "") { id email } }`,
 	`{ groups(partitionGlobalId: "not-a-guid", organizationName: "hogwarts") { name } }`,
 	`{ groups(partitionGlobalId: "3fa85f64-5717-4562-b3fc-2c963f66afa6") { name } }`,
-	`{ group(partitionGlobalId: "3fa85f64-5717-4562-b3fc-2c963f66afa6", id: "x", organizationName: "hogwarts") { name } }`,
+	`{ group(partitionGlobalId: "3fa85f64-5717-4562-b3fc-2c963f66afa6", groupId: "x", organizationName: "hogwarts") { name } }`,
 	`{ organization(id: "org_Hg7bQ2mN4pLk9TzA") { members(first: 1, after: "djE6bzowOg") { nodes { id } } } }`,
 	`{ organization(id: "org_Hg7bQ2mN4pLk9TzA") { name @skip(if: true) id @include(if: "x") } }`,
 	`{ __schema { queryType { name } types { name fields { name } } } }`,

@@ -42,7 +42,7 @@ func TestNotFoundIsNullWithoutError(t *testing.T) {
 		organizationByName(name: "no-such-org") { id }
 		user(id: "auth0|nobody") { email }
 		groups(partitionGlobalId: "00000000-0000-4000-8000-000000000000", organizationName: "hogwarts") { id }
-		group(partitionGlobalId: "`+hogwartsPartition+`", id: "11111111-2222-4333-8444-555555555555", organizationName: "hogwarts") { id }
+		group(partitionGlobalId: "`+hogwartsPartition+`", groupId: "11111111-2222-4333-8444-555555555555", organizationName: "hogwarts") { id }
 		unknownUser: user(id: "auth0|nobody") { id organizations { id } }
 	}`, nil)
 	assertJSON(t, resp.Data, map[string]any{
@@ -82,15 +82,15 @@ func TestGroupsAndGroupQueries(t *testing.T) {
 	groups := ds.Groups[hogwartsPartition]
 	want := []any{}
 	for _, g := range groups {
-		want = append(want, wantGroup(g))
+		want = append(want, wantGroup(hogwartsPartition, g))
 	}
-	const fields = `id name displayName type creationTime lastModificationTime
+	const fields = `id groupId partitionGlobalId name displayName type creationTime lastModificationTime
 		members { identifier objectType name firstName lastName displayName email source jobTitle companyName city department }`
 	resp := gw.Query(t, `query($p: ID!, $g: ID!) {
 		groups(partitionGlobalId: $p, organizationName: "hogwarts") { `+fields+` }
-		group(partitionGlobalId: $p, id: $g, organizationName: "hogwarts") { `+fields+` }
+		group(partitionGlobalId: $p, groupId: $g, organizationName: "hogwarts") { `+fields+` }
 	}`, map[string]any{"p": hogwartsPartition, "g": groups[2].ID})
-	assertJSON(t, resp.Data, map[string]any{"groups": want, "group": wantGroup(groups[2])})
+	assertJSON(t, resp.Data, map[string]any{"groups": want, "group": wantGroup(hogwartsPartition, groups[2])})
 	// The doc example's custom group with three members is part of the built-in data.
 	if groups[2].Name != "DaniC" || len(groups[2].Members) != 3 {
 		t.Fatalf("built-in data changed: %+v", groups[2])
@@ -251,7 +251,7 @@ func TestBadInputIsRefusedBeforeAnyUpstreamCall(t *testing.T) {
 		{"injected checkpoint token", `query($a: String) { organizations(after: $a) { nodes { id } } }`, "cursor",
 			map[string]any{"a": pager.Encode(pager.Organizations, pager.Cursor{From: "x&take=100"})}},
 		{"partition not a GUID", `{ groups(partitionGlobalId: "../../api/User", organizationName: "hogwarts") { id } }`, "GUID", nil},
-		{"group id with traversal", `{ group(partitionGlobalId: "` + hogwartsPartition + `", id: "../` + hogwartsPartition + `", organizationName: "hogwarts") { id } }`, "GUID", nil},
+		{"group id with traversal", `{ group(partitionGlobalId: "` + hogwartsPartition + `", groupId: "../` + hogwartsPartition + `", organizationName: "hogwarts") { id } }`, "GUID", nil},
 		{"missing organization name", `{ groups(partitionGlobalId: "` + hogwartsPartition + `") { id } }`, "organizationName", nil},
 		{"members first over 100", `{ organization(id: "` + hogwartsID + `") { members(first: 500) { nodes { id } } } }`, "first", nil},
 	}

@@ -2,10 +2,11 @@
 // against the endpoint given as the first argument, all in one cache, as an
 // app that shows several of them at once would. Reads a JSON array of
 // {"query", "variables"} on stdin and prints one JSON object:
-// {"answers": [...], "warnings": [...]}, where answers[i] is what the cache
-// gives back for operation i once every operation has run (cache-first, so
-// from the cache alone), and warnings are everything Apollo printed (lost
-// cache data, missing fields). Run with `node --conditions=development` so
+// {"answers": [...], "refetched": [...], "warnings": [...]}, where answers[i]
+// is what Apollo gives operation i (cache-first, as an app's query does) once
+// every operation has run, refetched lists the operations Apollo had to send
+// again because another one's answer replaced data they had cached, and
+// warnings are everything Apollo printed (lost cache data, missing fields). Run with `node --conditions=development` so
 // Apollo's development build prints its warnings. Started by
 // TestApolloCacheMatchesServer (internal/clients).
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
@@ -29,9 +30,12 @@ for await (const chunk of process.stdin) {
 }
 const operations = JSON.parse(input).map(({ query, variables }) => ({ query: gql(query), variables: variables ?? {} }));
 
+// Requests sent, so a read that should come from the cache and went to the
+// network shows.
+let requests = 0;
 const client = new ApolloClient({
   cache: new InMemoryCache(),
-  link: new HttpLink({ uri: url }),
+  link: new HttpLink({ uri: url, fetch: (...args) => { requests++; return fetch(...args); } }),
 });
 
 // Each operation once over the network, in order, into the one cache.
@@ -43,15 +47,21 @@ for (const op of operations) {
   }
 }
 
-// Then what the cache holds for each: later operations may have overwritten
-// entries an earlier one wrote, which is what this test looks for.
+// Then each again, cache-first: later operations may have overwritten
+// entries an earlier one wrote (wrong data, served from the cache), or
+// replaced lists it read (lost data, fetched again).
 const answers = [];
-for (const op of operations) {
-  const { data, error } = await client.query({ ...op, fetchPolicy: 'cache-only' });
+const refetched = [];
+for (const [i, op] of operations.entries()) {
+  const before = requests;
+  const { data, error } = await client.query({ ...op, fetchPolicy: 'cache-first' });
   if (error) {
     process.stdout.write(JSON.stringify({ error: String(error) }) + '\n');
     process.exit(1);
   }
+  if (requests !== before) {
+    refetched.push(i);
+  }
   answers.push(data ?? null);
 }
-process.stdout.write(JSON.stringify({ answers, warnings }) + '\n');
+process.stdout.write(JSON.stringify({ answers, refetched, warnings }) + '\n');
