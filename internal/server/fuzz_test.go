@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,23 +14,6 @@ import (
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
-
-// readmeQueries are the ```graphql blocks of the README.
-func readmeQueries(f *testing.F) []string {
-	f.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		f.Fatal(err)
-	}
-	var qs []string
-	for _, m := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllSubmatch(readme, -1) {
-		qs = append(qs, string(m[1]))
-	}
-	if len(qs) == 0 {
-		f.Fatal("no graphql blocks in README.md")
-	}
-	return qs
-}
 
 // malformedRequests are bodies and documents a careless or hostile client
 // sends: broken JSON, wrong JSON types, broken GraphQL, invalid arguments.
@@ -73,7 +54,7 @@ var malformedRequests = []string{
 // answer carries extensions.code (README: "Every error carries
 // extensions.code").
 func FuzzGraphQLEndpoint(f *testing.F) {
-	for _, q := range readmeQueries(f) {
+	for _, q := range testutil.ReadmeQueries(f) {
 		f.Add(q)
 	}
 	f.Add(server.ExampleQuery)
