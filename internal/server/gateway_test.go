@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -73,6 +74,69 @@ func TestUserWithOrganizationsConnectionsAndGroups(t *testing.T) {
 	}})
 	if len(orgs) < 2 {
 		t.Fatalf("demo user should be in several organizations, got %d", len(orgs))
+	}
+}
+
+// TestGroupAndConnectionIDsAreOnePerParent: a group's id is its partition's
+// and its own, the same however the partition is reached (an organization's
+// metadata, or the top-level queries with the GUIDs in upper case), and a
+// built-in group or a shared connection has another id under another parent,
+// so normalizing client caches keep them apart (README, "Schema changes").
+func TestGroupAndConnectionIDsAreOnePerParent(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	type group struct{ ID, GroupID, PartitionGlobalID string }
+	type connection struct{ ID, ConnectionID, OrganizationID string }
+	type org struct {
+		Groups      []group
+		Connections []connection
+	}
+	var data struct {
+		Hogwarts, Durmstrang org
+		Upper                []group
+		One                  group
+	}
+	upper := strings.ToUpper(hogwartsPartition)
+	gw.Query(t, `query($p: ID!, $g: ID!) {
+		hogwarts: organization(id: "`+upstreamsim.OrgHogwartsID+`") { groups { id groupId partitionGlobalId } connections { id connectionId organizationId } }
+		durmstrang: organization(id: "`+upstreamsim.OrgDurmstrangID+`") { groups { id groupId partitionGlobalId } connections { id connectionId organizationId } }
+		upper: groups(partitionGlobalId: $p, organizationName: "hogwarts") { id groupId partitionGlobalId }
+		one: group(partitionGlobalId: $p, groupId: $g, organizationName: "hogwarts") { id groupId partitionGlobalId }
+	}`, map[string]any{"p": upper, "g": strings.ToUpper(upstreamsim.GroupDaniCID)}).Decode(t, &data)
+	// 2 organizations, 2 connection lists, 2 partitions' groups, the
+	// upper-case partition's groups (another URL, so another call) and 1 group.
+	if n := sim.Total(); n != 8 {
+		t.Fatalf("%d upstream calls, want 8", n)
+	}
+
+	hogwarts := map[string]group{}
+	for _, g := range data.Hogwarts.Groups {
+		if g.ID != hogwartsPartition+":"+g.GroupID || g.PartitionGlobalID != hogwartsPartition {
+			t.Errorf("hogwarts group %+v: want id %s:<groupId>", g, hogwartsPartition)
+		}
+		hogwarts[g.GroupID] = g
+	}
+	if !reflect.DeepEqual(data.Upper, data.Hogwarts.Groups) {
+		t.Errorf("groups by the upper-case partition %+v, want hogwarts' own %+v", data.Upper, data.Hogwarts.Groups)
+	}
+	if want := hogwarts[upstreamsim.GroupDaniCID]; data.One != want || want.ID == "" {
+		t.Errorf("group by upper-case ids %+v, want %+v", data.One, want)
+	}
+	for _, g := range data.Durmstrang.Groups {
+		if h, shared := hogwarts[g.GroupID]; shared && h.ID == g.ID {
+			t.Errorf("built-in group %s has id %s in both partitions", g.GroupID, g.ID)
+		}
+	}
+	hogwartsConns := map[string]connection{}
+	for _, c := range data.Hogwarts.Connections {
+		hogwartsConns[c.ConnectionID] = c
+	}
+	for _, c := range data.Durmstrang.Connections {
+		if c.ID != upstreamsim.OrgDurmstrangID+":"+c.ConnectionID || c.OrganizationID != upstreamsim.OrgDurmstrangID {
+			t.Errorf("durmstrang connection %+v: want id %s:<connectionId>", c, upstreamsim.OrgDurmstrangID)
+		}
+		if h, shared := hogwartsConns[c.ConnectionID]; shared && h.ID == c.ID {
+			t.Errorf("connection %s has id %s in both organizations", c.ConnectionID, c.ID)
+		}
 	}
 }
 
