@@ -57,8 +57,10 @@ type ComplexityRoot struct {
 	Connection struct {
 		AssignMembershipOnLogin func(childComplexity int) int
 		ConnectionID            func(childComplexity int) int
+		ID                      func(childComplexity int) int
 		IsSignupEnabled         func(childComplexity int) int
 		Name                    func(childComplexity int) int
+		OrganizationID          func(childComplexity int) int
 		ShowAsButton            func(childComplexity int) int
 		Strategy                func(childComplexity int) int
 	}
@@ -86,10 +88,12 @@ type ComplexityRoot struct {
 	Group struct {
 		CreationTime         func(childComplexity int) int
 		DisplayName          func(childComplexity int) int
+		GroupID              func(childComplexity int) int
 		ID                   func(childComplexity int) int
 		LastModificationTime func(childComplexity int) int
 		MemberList           func(childComplexity int) int
 		Name                 func(childComplexity int) int
+		PartitionGlobalID    func(childComplexity int) int
 		Type                 func(childComplexity int) int
 	}
 
@@ -127,7 +131,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Group              func(childComplexity int, partitionGlobalID string, id string, organizationName *string) int
+		Group              func(childComplexity int, partitionGlobalID string, groupID string, organizationName *string) int
 		Groups             func(childComplexity int, partitionGlobalID string, organizationName *string) int
 		Organization       func(childComplexity int, id string) int
 		OrganizationByName func(childComplexity int, name string) int
@@ -170,8 +174,8 @@ type EntityResolver interface {
 	FindManyUserByIDs(ctx context.Context, reps []*model.UserByIDsInput) ([]*model.User, error)
 }
 type OrganizationResolver interface {
-	Connections(ctx context.Context, objs []*auth0.Organization) ([][]auth0.EnabledConnection, error)
-	Groups(ctx context.Context, objs []*auth0.Organization) ([][]identity.Group, error)
+	Connections(ctx context.Context, objs []*auth0.Organization) ([][]model.Connection, error)
+	Groups(ctx context.Context, objs []*auth0.Organization) ([][]model.Group, error)
 	Members(ctx context.Context, objs []*auth0.Organization, first *int, after *string) ([]*model.UserPage, error)
 }
 type OrganizationPageResolver interface {
@@ -182,8 +186,8 @@ type QueryResolver interface {
 	Organization(ctx context.Context, id string) (*auth0.Organization, error)
 	OrganizationByName(ctx context.Context, name string) (*auth0.Organization, error)
 	User(ctx context.Context, id string) (*model.User, error)
-	Groups(ctx context.Context, partitionGlobalID string, organizationName *string) ([]identity.Group, error)
-	Group(ctx context.Context, partitionGlobalID string, id string, organizationName *string) (*identity.Group, error)
+	Groups(ctx context.Context, partitionGlobalID string, organizationName *string) ([]model.Group, error)
+	Group(ctx context.Context, partitionGlobalID string, groupID string, organizationName *string) (*model.Group, error)
 }
 type UserResolver interface {
 	Organizations(ctx context.Context, objs []*model.User) ([][]auth0.Organization, error)
@@ -239,12 +243,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.AssignMembershipOnLogin(childComplexity), true
-	case "Connection.id":
+	case "Connection.connectionId":
 		if e.ComplexityRoot.Connection.ConnectionID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Connection.ConnectionID(childComplexity), true
+	case "Connection.id":
+		if e.ComplexityRoot.Connection.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.ID(childComplexity), true
 	case "Connection.isSignupEnabled":
 		if e.ComplexityRoot.Connection.IsSignupEnabled == nil {
 			break
@@ -257,6 +267,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.Name(childComplexity), true
+	case "Connection.organizationId":
+		if e.ComplexityRoot.Connection.OrganizationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Connection.OrganizationID(childComplexity), true
 	case "Connection.showAsButton":
 		if e.ComplexityRoot.Connection.ShowAsButton == nil {
 			break
@@ -378,6 +394,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.DisplayName(childComplexity), true
+	case "Group.groupId":
+		if e.ComplexityRoot.Group.GroupID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.GroupID(childComplexity), true
 	case "Group.id":
 		if e.ComplexityRoot.Group.ID == nil {
 			break
@@ -402,6 +424,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.Name(childComplexity), true
+	case "Group.partitionGlobalId":
+		if e.ComplexityRoot.Group.PartitionGlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.PartitionGlobalID(childComplexity), true
 	case "Group.type":
 		if e.ComplexityRoot.Group.Type == nil {
 			break
@@ -537,7 +565,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Group(childComplexity, args["partitionGlobalId"].(string), args["id"].(string), args["organizationName"].(*string)), true
+		return e.ComplexityRoot.Query.Group(childComplexity, args["partitionGlobalId"].(string), args["groupId"].(string), args["organizationName"].(*string)), true
 	case "Query.groups":
 		if e.ComplexityRoot.Query.Groups == nil {
 			break
@@ -803,8 +831,11 @@ type Query {
   """
   groups(partitionGlobalId: ID!, organizationName: String): [Group!] @requiresScope(scope: "read:groups")
 
-  "One group of a UiPath organization by its id (a GUID); null when there is none."
-  group(partitionGlobalId: ID!, id: ID!, organizationName: String): Group @requiresScope(scope: "read:groups")
+  """
+  One group of a UiPath organization by its UiPath group id (a GUID, the
+  group's ` + "`" + `groupId` + "`" + `); null when there is none.
+  """
+  group(partitionGlobalId: ID!, groupId: ID!, organizationName: String): Group @requiresScope(scope: "read:groups")
 }
 
 "An Auth0 organization, joined to its UiPath groups through its metadata."
@@ -855,21 +886,33 @@ type MetadataEntry {
 }
 
 """
-A connection (a way to log in) enabled for an organization. Not a page type:
-in this domain a connection is an Auth0 connection.
+A connection (a way to log in) as one organization enables it. Not a page
+type: in this domain a connection is an Auth0 connection. The flags are this
+organization's; the name and strategy are the connection's own, the same in
+every organization.
 """
 type Connection {
-  "The connection id (` + "`" + `con_…` + "`" + `)."
+  """
+  Unique to this organization's use of the connection:
+  ` + "`" + `<organization id>:<connection id>` + "`" + `. Another organization that enables the
+  same connection has another id, since its flags differ; normalizing client
+  caches (Apollo, Relay, urql) key objects by it. Read ` + "`" + `connectionId` + "`" + ` for the
+  Auth0 connection id.
+  """
   id: ID!
+  "The Auth0 connection id (` + "`" + `con_…` + "`" + `), the same in every organization that enables it."
+  connectionId: ID!
+  "The Auth0 organization id (` + "`" + `org_…` + "`" + `) this organization's flags belong to."
+  organizationId: ID!
   "The connection's name."
   name: String!
   "The identity provider strategy, for example ` + "`" + `auth0` + "`" + `, ` + "`" + `okta` + "`" + ` or ` + "`" + `ad` + "`" + `."
   strategy: String!
-  "Whether users logging in through this connection become members automatically."
+  "Whether users logging in through this connection become members of this organization automatically."
   assignMembershipOnLogin: Boolean!
-  "Whether the login page shows this connection as a button; null when the upstream does not say."
+  "Whether this organization's login page shows this connection as a button; null when the upstream does not say."
   showAsButton: Boolean
-  "Whether sign-up is enabled (database connections only); null otherwise."
+  "Whether sign-up is enabled for this organization (database connections only); null otherwise."
   isSignupEnabled: Boolean
 }
 
@@ -895,10 +938,20 @@ enum GroupType {
   CUSTOM
 }
 
-"A UiPath group."
+"""
+A UiPath group of one partition (UiPath organization). Built-in groups have
+the same group id in every partition, with different members.
+"""
 type Group {
-  "The group id."
+  """
+  Unique across partitions: ` + "`" + `<partitionGlobalId>:<groupId>` + "`" + `, in lower case.
+  Normalizing client caches (Apollo, Relay, urql) key objects by it.
+  """
   id: ID!
+  "The UiPath group id (a GUID), as ` + "`" + `group(partitionGlobalId, groupId)` + "`" + ` takes it."
+  groupId: ID!
+  "The partition (UiPath organization GUID) the group belongs to, in lower case."
+  partitionGlobalId: ID!
   "The group's unique name."
   name: String!
   "The group's display name (deprecated upstream; usually equal to name)."
@@ -1118,6 +1171,10 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Connection_id(ctx, field)
+	case "connectionId":
+		return ec.fieldContext_Connection_connectionId(ctx, field)
+	case "organizationId":
+		return ec.fieldContext_Connection_organizationId(ctx, field)
 	case "name":
 		return ec.fieldContext_Connection_name(ctx, field)
 	case "strategy":
@@ -1166,6 +1223,10 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Group_id(ctx, field)
+	case "groupId":
+		return ec.fieldContext_Group_groupId(ctx, field)
+	case "partitionGlobalId":
+		return ec.fieldContext_Group_partitionGlobalId(ctx, field)
 	case "name":
 		return ec.fieldContext_Group_name(ctx, field)
 	case "displayName":
@@ -1513,14 +1574,14 @@ func (ec *executionContext) field_Query_group_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["partitionGlobalId"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "groupId",
 		func(ctx context.Context, v any) (string, error) {
 			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["id"] = arg1
+	args["groupId"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "organizationName",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
@@ -1793,13 +1854,36 @@ func (ec *executionContext) fieldContext_BrandingColors_pageBackground(_ context
 	return graphql.NewScalarFieldContext("BrandingColors", field, false, false, "String")
 }
 
-func (ec *executionContext) _Connection_id(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _Connection_id(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.fieldContext_Connection_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connection", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Connection_connectionId(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_connectionId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ConnectionID, nil
@@ -1812,11 +1896,34 @@ func (ec *executionContext) _Connection_id(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Connection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Connection_connectionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Connection", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _Connection_organizationId(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_organizationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrganizationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_organizationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Connection", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Connection_name(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1839,7 +1946,7 @@ func (ec *executionContext) fieldContext_Connection_name(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Connection", field, true, false, "String")
 }
 
-func (ec *executionContext) _Connection_strategy(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _Connection_strategy(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1862,7 +1969,7 @@ func (ec *executionContext) fieldContext_Connection_strategy(_ context.Context, 
 	return graphql.NewScalarFieldContext("Connection", field, true, false, "String")
 }
 
-func (ec *executionContext) _Connection_assignMembershipOnLogin(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _Connection_assignMembershipOnLogin(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1885,7 +1992,7 @@ func (ec *executionContext) fieldContext_Connection_assignMembershipOnLogin(_ co
 	return graphql.NewScalarFieldContext("Connection", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Connection_showAsButton(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _Connection_showAsButton(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -1908,7 +2015,7 @@ func (ec *executionContext) fieldContext_Connection_showAsButton(_ context.Conte
 	return graphql.NewScalarFieldContext("Connection", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Connection_isSignupEnabled(ctx context.Context, field graphql.CollectedField, obj *auth0.EnabledConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _Connection_isSignupEnabled(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2295,7 +2402,7 @@ func (ec *executionContext) fieldContext_Entity_findManyUserByIDs(ctx context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _Group_id(ctx context.Context, field graphql.CollectedField, obj *identity.Group) (ret graphql.Marshaler) {
+func (ec *executionContext) _Group_id(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2304,7 +2411,7 @@ func (ec *executionContext) _Group_id(ctx context.Context, field graphql.Collect
 			return ec.fieldContext_Group_id(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return obj.ID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -2315,10 +2422,56 @@ func (ec *executionContext) _Group_id(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_Group_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Group_groupId(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_groupId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_groupId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Group_partitionGlobalId(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_partitionGlobalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartitionGlobalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_partitionGlobalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Group", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Group_name(ctx context.Context, field graphql.CollectedField, obj *identity.Group) (ret graphql.Marshaler) {
+func (ec *executionContext) _Group_name(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2341,7 +2494,7 @@ func (ec *executionContext) fieldContext_Group_name(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Group", field, false, false, "String")
 }
 
-func (ec *executionContext) _Group_displayName(ctx context.Context, field graphql.CollectedField, obj *identity.Group) (ret graphql.Marshaler) {
+func (ec *executionContext) _Group_displayName(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2364,7 +2517,7 @@ func (ec *executionContext) fieldContext_Group_displayName(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Group", field, false, false, "String")
 }
 
-func (ec *executionContext) _Group_type(ctx context.Context, field graphql.CollectedField, obj *identity.Group) (ret graphql.Marshaler) {
+func (ec *executionContext) _Group_type(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2387,7 +2540,7 @@ func (ec *executionContext) fieldContext_Group_type(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Group", field, false, false, "GroupType")
 }
 
-func (ec *executionContext) _Group_creationTime(ctx context.Context, field graphql.CollectedField, obj *identity.Group) (ret graphql.Marshaler) {
+func (ec *executionContext) _Group_creationTime(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2410,7 +2563,7 @@ func (ec *executionContext) fieldContext_Group_creationTime(_ context.Context, f
 	return graphql.NewScalarFieldContext("Group", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Group_lastModificationTime(ctx context.Context, field graphql.CollectedField, obj *identity.Group) (ret graphql.Marshaler) {
+func (ec *executionContext) _Group_lastModificationTime(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2433,7 +2586,7 @@ func (ec *executionContext) fieldContext_Group_lastModificationTime(_ context.Co
 	return graphql.NewScalarFieldContext("Group", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Group_members(ctx context.Context, field graphql.CollectedField, obj *identity.Group) (ret graphql.Marshaler) {
+func (ec *executionContext) _Group_members(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2661,11 +2814,11 @@ func (ec *executionContext) _Organization_connections(ctx context.Context, field
 			directive1 := func(ctx context.Context) (any, error) {
 				scope, err := ec.unmarshalNString2string(ctx, "read:organization_connections")
 				if err != nil {
-					var zeroVal []auth0.EnabledConnection
+					var zeroVal []model.Connection
 					return zeroVal, err
 				}
 				if ec.Directives.RequiresScope == nil {
-					var zeroVal []auth0.EnabledConnection
+					var zeroVal []model.Connection
 					return zeroVal, errors.New("directive requiresScope is not implemented")
 				}
 				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
@@ -2674,8 +2827,8 @@ func (ec *executionContext) _Organization_connections(ctx context.Context, field
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []auth0.EnabledConnection) graphql.Marshaler {
-			return ec.marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnectionᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Connection) graphql.Marshaler {
+			return ec.marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐConnectionᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2699,7 +2852,7 @@ func (ec *executionContext) resolveBatch_Organization_connections(ctx context.Co
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Connections(ctx, batch.Parents)
 		})
-		return graphql.ResolveBatchGroupResult[[]auth0.EnabledConnection](
+		return graphql.ResolveBatchGroupResult[[]model.Connection](
 			ctx,
 			batch.Index,
 			len(batch.Parents),
@@ -2709,7 +2862,7 @@ func (ec *executionContext) resolveBatch_Organization_connections(ctx context.Co
 		)
 	}
 	results, err := resolver.Connections(ctx, []*auth0.Organization{obj})
-	return graphql.ResolveBatchSingleResult[[]auth0.EnabledConnection](
+	return graphql.ResolveBatchSingleResult[[]model.Connection](
 		ctx,
 		results,
 		err,
@@ -2734,11 +2887,11 @@ func (ec *executionContext) _Organization_groups(ctx context.Context, field grap
 			directive1 := func(ctx context.Context) (any, error) {
 				scope, err := ec.unmarshalNString2string(ctx, "read:groups")
 				if err != nil {
-					var zeroVal []identity.Group
+					var zeroVal []model.Group
 					return zeroVal, err
 				}
 				if ec.Directives.RequiresScope == nil {
-					var zeroVal []identity.Group
+					var zeroVal []model.Group
 					return zeroVal, errors.New("directive requiresScope is not implemented")
 				}
 				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
@@ -2747,8 +2900,8 @@ func (ec *executionContext) _Organization_groups(ctx context.Context, field grap
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []identity.Group) graphql.Marshaler {
-			return ec.marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Group) graphql.Marshaler {
+			return ec.marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐGroupᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2772,7 +2925,7 @@ func (ec *executionContext) resolveBatch_Organization_groups(ctx context.Context
 		result := batch.FieldResult(field, func() (any, error) {
 			return resolver.Groups(ctx, batch.Parents)
 		})
-		return graphql.ResolveBatchGroupResult[[]identity.Group](
+		return graphql.ResolveBatchGroupResult[[]model.Group](
 			ctx,
 			batch.Index,
 			len(batch.Parents),
@@ -2782,7 +2935,7 @@ func (ec *executionContext) resolveBatch_Organization_groups(ctx context.Context
 		)
 	}
 	results, err := resolver.Groups(ctx, []*auth0.Organization{obj})
-	return graphql.ResolveBatchSingleResult[[]identity.Group](
+	return graphql.ResolveBatchSingleResult[[]model.Group](
 		ctx,
 		results,
 		err,
@@ -3343,11 +3496,11 @@ func (ec *executionContext) _Query_groups(ctx context.Context, field graphql.Col
 			directive1 := func(ctx context.Context) (any, error) {
 				scope, err := ec.unmarshalNString2string(ctx, "read:groups")
 				if err != nil {
-					var zeroVal []identity.Group
+					var zeroVal []model.Group
 					return zeroVal, err
 				}
 				if ec.Directives.RequiresScope == nil {
-					var zeroVal []identity.Group
+					var zeroVal []model.Group
 					return zeroVal, errors.New("directive requiresScope is not implemented")
 				}
 				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
@@ -3356,8 +3509,8 @@ func (ec *executionContext) _Query_groups(ctx context.Context, field graphql.Col
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []identity.Group) graphql.Marshaler {
-			return ec.marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Group) graphql.Marshaler {
+			return ec.marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐGroupᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3397,7 +3550,7 @@ func (ec *executionContext) _Query_group(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Group(ctx, fc.Args["partitionGlobalId"].(string), fc.Args["id"].(string), fc.Args["organizationName"].(*string))
+			return ec.Resolvers.Query().Group(ctx, fc.Args["partitionGlobalId"].(string), fc.Args["groupId"].(string), fc.Args["organizationName"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -3405,11 +3558,11 @@ func (ec *executionContext) _Query_group(ctx context.Context, field graphql.Coll
 			directive1 := func(ctx context.Context) (any, error) {
 				scope, err := ec.unmarshalNString2string(ctx, "read:groups")
 				if err != nil {
-					var zeroVal *identity.Group
+					var zeroVal *model.Group
 					return zeroVal, err
 				}
 				if ec.Directives.RequiresScope == nil {
-					var zeroVal *identity.Group
+					var zeroVal *model.Group
 					return zeroVal, errors.New("directive requiresScope is not implemented")
 				}
 				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
@@ -3418,8 +3571,8 @@ func (ec *executionContext) _Query_group(ctx context.Context, field graphql.Coll
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *identity.Group) graphql.Marshaler {
-			return ec.marshalOGroup2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Group) graphql.Marshaler {
+			return ec.marshalOGroup2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐGroup(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5270,7 +5423,7 @@ func (ec *executionContext) _BrandingColors(ctx context.Context, sel ast.Selecti
 
 var connectionImplementors = []string{"Connection"}
 
-func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSet, obj *auth0.EnabledConnection) graphql.Marshaler {
+func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSet, obj *model.Connection) graphql.Marshaler {
 	if m := ec.plainConnection(ctx, sel, obj); m != nil {
 		return m
 	}
@@ -5283,7 +5436,17 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Connection")
 		case "id":
+			out.Values[i] = marshal.StringValue(obj.ID())
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connectionId":
 			out.Values[i] = marshal.StringValue(obj.ConnectionID)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "organizationId":
+			out.Values[i] = marshal.StringValue(obj.OrganizationID)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -5470,7 +5633,7 @@ func (ec *executionContext) _Entity(ctx context.Context, sel ast.SelectionSet) g
 
 var groupImplementors = []string{"Group"}
 
-func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, obj *identity.Group) graphql.Marshaler {
+func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, obj *model.Group) graphql.Marshaler {
 	if m := ec.plainGroup(ctx, sel, obj); m != nil {
 		return m
 	}
@@ -5483,7 +5646,17 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Group")
 		case "id":
-			out.Values[i] = marshal.StringValue(obj.ID)
+			out.Values[i] = marshal.StringValue(obj.ID())
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupId":
+			out.Values[i] = marshal.StringValue(obj.GroupID())
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "partitionGlobalId":
+			out.Values[i] = marshal.StringValue(obj.PartitionGlobalID)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6428,7 +6601,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNConnection2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnection(ctx context.Context, sel ast.SelectionSet, v auth0.EnabledConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNConnection2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐConnection(ctx context.Context, sel ast.SelectionSet, v model.Connection) graphql.Marshaler {
 	return ec._Connection(ctx, sel, &v)
 }
 
@@ -6469,7 +6642,7 @@ func (ec *executionContext) marshalNFieldSet2string(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalNGroup2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx context.Context, sel ast.SelectionSet, v identity.Group) graphql.Marshaler {
+func (ec *executionContext) marshalNGroup2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐGroup(ctx context.Context, sel ast.SelectionSet, v model.Group) graphql.Marshaler {
 	return ec._Group(ctx, sel, &v)
 }
 
@@ -7073,7 +7246,7 @@ func (ec *executionContext) marshalOBrandingColors2ᚖgithubᚗcomᚋorgraphᚋo
 	return ec._BrandingColors(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []auth0.EnabledConnection) graphql.Marshaler {
+func (ec *executionContext) marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Connection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -7083,7 +7256,7 @@ func (ec *executionContext) marshalOConnection2ᚕgithubᚗcomᚋorgraphᚋorgra
 	ret := marshal.List(ctx, waitingFields, "Connection", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNConnection2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋauth0ᚐEnabledConnection(ctx, sel, v[i])
+		return ec.marshalNConnection2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐConnection(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -7107,7 +7280,7 @@ func (ec *executionContext) marshalODateTime2githubᚗcomᚋorgraphᚋorgraphᚋ
 	return res
 }
 
-func (ec *executionContext) marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []identity.Group) graphql.Marshaler {
+func (ec *executionContext) marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Group) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -7117,7 +7290,7 @@ func (ec *executionContext) marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋ
 	ret := marshal.List(ctx, waitingFields, "Group", sel, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNGroup2githubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx, sel, v[i])
+		return ec.marshalNGroup2githubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐGroup(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -7129,7 +7302,7 @@ func (ec *executionContext) marshalOGroup2ᚕgithubᚗcomᚋorgraphᚋorgraphᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalOGroup2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋinternalᚋidentityᚐGroup(ctx context.Context, sel ast.SelectionSet, v *identity.Group) graphql.Marshaler {
+func (ec *executionContext) marshalOGroup2ᚖgithubᚗcomᚋorgraphᚋorgraphᚋgraphᚋmodelᚐGroup(ctx context.Context, sel ast.SelectionSet, v *model.Group) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -72,19 +72,38 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
+// connectionsOf answers Organization.connections for a level of
+// organizations, each connection wrapped with its organization's id: the
+// flags are per organization, so the object's id must be too.
+func connectionsOf(ctx context.Context, orgs []*auth0.Organization) ([][]model.Connection, error) {
+	lists, err := byParent(ctx, orgs, organizationID, (*loaders.Loaders).ConnectionsByOrganizationID, (*loaders.Loaders).ConnectionsOfOrganizations)
+	if lists == nil {
+		return nil, err
+	}
+	out := make([][]model.Connection, len(lists))
+	for i, list := range lists {
+		if list != nil { // nil: this organization's error is in err
+			out[i] = model.ConnectionsOf(orgs[i].ID, list)
+		}
+	}
+	return out, err
+}
+
 // groupsOf answers Organization.groups for a level of organizations: those
 // linked to a UiPath partition through their metadata get its groups (a
-// partition shared by several is read once), the others an empty list.
-func (r *Resolver) groupsOf(ctx context.Context, orgs []*auth0.Organization) ([][]identity.Group, error) {
+// partition shared by several is read once), the others an empty list. Each
+// group is wrapped with its partition, since built-in groups repeat their id
+// in every partition.
+func (r *Resolver) groupsOf(ctx context.Context, orgs []*auth0.Organization) ([][]model.Group, error) {
 	l, err := loaders.For(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]identity.Group, len(orgs))
+	out := make([][]model.Group, len(orgs))
 	var keys []identity.PartitionKey
 	var at []int
 	for i, o := range orgs {
-		out[i] = []identity.Group{}
+		out[i] = []model.Group{}
 		if key, ok := r.partitionOf(l, o); ok {
 			keys = append(keys, key)
 			at = append(at, i)
@@ -96,9 +115,9 @@ func (r *Resolver) groupsOf(ctx context.Context, orgs []*auth0.Organization) ([]
 	if len(orgs) == 1 {
 		groups, err := l.GroupsByPartition(ctx, keys[0])
 		if err != nil {
-			return [][]identity.Group{nil}, graphql.BatchErrorList{err}
+			return [][]model.Group{nil}, graphql.BatchErrorList{err}
 		}
-		return [][]identity.Group{nonNil(groups)}, nil
+		return [][]model.Group{model.GroupsOf(keys[0].PartitionID, groups)}, nil
 	}
 	groups, errs := l.GroupsOfPartitions(ctx, keys)
 	var batchErrs graphql.BatchErrorList
@@ -110,7 +129,7 @@ func (r *Resolver) groupsOf(ctx context.Context, orgs []*auth0.Organization) ([]
 			batchErrs[i], out[i] = errs[j], nil
 			continue
 		}
-		out[i] = nonNil(groups[j])
+		out[i] = model.GroupsOf(keys[j].PartitionID, groups[j])
 	}
 	if batchErrs != nil {
 		return out, batchErrs

@@ -137,7 +137,7 @@ func (ec *executionContext) writeBrandingColors(ctx context.Context, w io.Writer
 
 // plainConnection answers a Connection with its writer, or nil when the selection
 // must take gqlgen's way (something under it is deferred).
-func (ec *executionContext) plainConnection(ctx context.Context, sel ast.SelectionSet, obj *auth0.EnabledConnection) graphql.Marshaler {
+func (ec *executionContext) plainConnection(ctx context.Context, sel ast.SelectionSet, obj *model.Connection) graphql.Marshaler {
 	if !marshal.Plain(sel) {
 		return nil
 	}
@@ -147,7 +147,7 @@ func (ec *executionContext) plainConnection(ctx context.Context, sel ast.Selecti
 
 // plainListConnection answers a list of Connection with one writer, or nil when the
 // selection must take gqlgen's way.
-func (ec *executionContext) plainListConnection(ctx context.Context, sel ast.SelectionSet, v []auth0.EnabledConnection) graphql.Marshaler {
+func (ec *executionContext) plainListConnection(ctx context.Context, sel ast.SelectionSet, v []model.Connection) graphql.Marshaler {
 	if !marshal.Plain(sel) {
 		return nil
 	}
@@ -155,7 +155,7 @@ func (ec *executionContext) plainListConnection(ctx context.Context, sel ast.Sel
 }
 
 // writeListConnection writes a list of Connection.
-func (ec *executionContext) writeListConnection(ctx context.Context, w io.Writer, sel ast.SelectionSet, v []auth0.EnabledConnection) {
+func (ec *executionContext) writeListConnection(ctx context.Context, w io.Writer, sel ast.SelectionSet, v []model.Connection) {
 	fields := graphql.CollectFields(ec.OperationContext, sel, connectionImplementors)
 	marshal.Raw(w, "[")
 	for i := range v {
@@ -168,7 +168,7 @@ func (ec *executionContext) writeListConnection(ctx context.Context, w io.Writer
 }
 
 // writeConnection writes the selected fields of a Connection.
-func (ec *executionContext) writeConnection(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *auth0.EnabledConnection) {
+func (ec *executionContext) writeConnection(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *model.Connection) {
 	marshal.Raw(w, "{")
 	for i := range fields {
 		f := &fields[i]
@@ -181,7 +181,11 @@ func (ec *executionContext) writeConnection(ctx context.Context, w io.Writer, fi
 		case "__typename":
 			marshal.String(w, "Connection")
 		case "id":
+			marshal.String(w, obj.ID())
+		case "connectionId":
 			marshal.String(w, obj.ConnectionID)
+		case "organizationId":
+			marshal.String(w, obj.OrganizationID)
 		case "name":
 			marshal.String(w, obj.Name())
 		case "strategy":
@@ -277,7 +281,7 @@ func (ec *executionContext) writeDirectoryUser(ctx context.Context, w io.Writer,
 
 // plainGroup answers a Group with its writer, or nil when the selection
 // must take gqlgen's way (something under it is deferred).
-func (ec *executionContext) plainGroup(ctx context.Context, sel ast.SelectionSet, obj *identity.Group) graphql.Marshaler {
+func (ec *executionContext) plainGroup(ctx context.Context, sel ast.SelectionSet, obj *model.Group) graphql.Marshaler {
 	if !marshal.Plain(sel) {
 		return nil
 	}
@@ -287,7 +291,7 @@ func (ec *executionContext) plainGroup(ctx context.Context, sel ast.SelectionSet
 
 // plainListGroup answers a list of Group with one writer, or nil when the
 // selection must take gqlgen's way.
-func (ec *executionContext) plainListGroup(ctx context.Context, sel ast.SelectionSet, v []identity.Group) graphql.Marshaler {
+func (ec *executionContext) plainListGroup(ctx context.Context, sel ast.SelectionSet, v []model.Group) graphql.Marshaler {
 	if !marshal.Plain(sel) {
 		return nil
 	}
@@ -295,7 +299,7 @@ func (ec *executionContext) plainListGroup(ctx context.Context, sel ast.Selectio
 }
 
 // writeListGroup writes a list of Group.
-func (ec *executionContext) writeListGroup(ctx context.Context, w io.Writer, sel ast.SelectionSet, v []identity.Group) {
+func (ec *executionContext) writeListGroup(ctx context.Context, w io.Writer, sel ast.SelectionSet, v []model.Group) {
 	fields := graphql.CollectFields(ec.OperationContext, sel, groupImplementors)
 	marshal.Raw(w, "[")
 	for i := range v {
@@ -308,7 +312,7 @@ func (ec *executionContext) writeListGroup(ctx context.Context, w io.Writer, sel
 }
 
 // writeGroup writes the selected fields of a Group.
-func (ec *executionContext) writeGroup(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *identity.Group) {
+func (ec *executionContext) writeGroup(ctx context.Context, w io.Writer, fields []graphql.CollectedField, obj *model.Group) {
 	marshal.Raw(w, "{")
 	for i := range fields {
 		f := &fields[i]
@@ -321,7 +325,11 @@ func (ec *executionContext) writeGroup(ctx context.Context, w io.Writer, fields 
 		case "__typename":
 			marshal.String(w, "Group")
 		case "id":
-			marshal.String(w, obj.ID)
+			marshal.String(w, obj.ID())
+		case "groupId":
+			marshal.String(w, obj.GroupID())
+		case "partitionGlobalId":
+			marshal.String(w, obj.PartitionGlobalID)
 		case "name":
 			marshal.String(w, obj.Name)
 		case "displayName":

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 
 	"github.com/orgraph/orgraph/graph/model"
 	"github.com/orgraph/orgraph/internal/auth0"
@@ -15,12 +16,12 @@ import (
 )
 
 // Connections is the batch resolver for the connections field.
-func (r *organizationResolver) Connections(ctx context.Context, objs []*auth0.Organization) ([][]auth0.EnabledConnection, error) {
-	return byParent(ctx, objs, organizationID, (*loaders.Loaders).ConnectionsByOrganizationID, (*loaders.Loaders).ConnectionsOfOrganizations)
+func (r *organizationResolver) Connections(ctx context.Context, objs []*auth0.Organization) ([][]model.Connection, error) {
+	return connectionsOf(ctx, objs)
 }
 
 // Groups is the batch resolver for the groups field.
-func (r *organizationResolver) Groups(ctx context.Context, objs []*auth0.Organization) ([][]identity.Group, error) {
+func (r *organizationResolver) Groups(ctx context.Context, objs []*auth0.Organization) ([][]model.Group, error) {
 	return r.groupsOf(ctx, objs)
 }
 
@@ -58,27 +59,35 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 }
 
 // Groups is the resolver for the groups field.
-func (r *queryResolver) Groups(ctx context.Context, partitionGlobalID string, organizationName *string) ([]identity.Group, error) {
-	return withLoaders(ctx, func(l *loaders.Loaders) ([]identity.Group, error) {
+func (r *queryResolver) Groups(ctx context.Context, partitionGlobalID string, organizationName *string) ([]model.Group, error) {
+	return withLoaders(ctx, func(l *loaders.Loaders) ([]model.Group, error) {
 		key, err := partitionArgs(l, partitionGlobalID, organizationName)
 		if err != nil {
 			return nil, err
 		}
-		return l.GroupsByPartition(ctx, key)
+		groups, err := l.GroupsByPartition(ctx, key)
+		if err != nil || groups == nil {
+			return nil, err
+		}
+		return model.GroupsOf(key.PartitionID, groups), nil
 	})
 }
 
 // Group is the resolver for the group field.
-func (r *queryResolver) Group(ctx context.Context, partitionGlobalID string, id string, organizationName *string) (*identity.Group, error) {
-	return withLoaders(ctx, func(l *loaders.Loaders) (*identity.Group, error) {
-		if err := checkUUID("id", id); err != nil {
+func (r *queryResolver) Group(ctx context.Context, partitionGlobalID string, groupID string, organizationName *string) (*model.Group, error) {
+	return withLoaders(ctx, func(l *loaders.Loaders) (*model.Group, error) {
+		if err := checkUUID("groupId", groupID); err != nil {
 			return nil, err
 		}
 		key, err := partitionArgs(l, partitionGlobalID, organizationName)
 		if err != nil {
 			return nil, err
 		}
-		return l.GroupByID(ctx, identity.GroupKey{OrganizationName: key.OrganizationName, PartitionID: key.PartitionID, GroupID: id})
+		g, err := l.GroupByID(ctx, identity.GroupKey{OrganizationName: key.OrganizationName, PartitionID: key.PartitionID, GroupID: groupID})
+		if err != nil || g == nil {
+			return nil, err
+		}
+		return &model.Group{PartitionGlobalID: strings.ToLower(key.PartitionID), Group: g}, nil
 	})
 }
 

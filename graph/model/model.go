@@ -1,7 +1,9 @@
 // Package model holds the GraphQL types that are not upstream payloads: pages,
 // edges and the lazily-resolved User, plus the scalar and enum marshalers.
-// Upstream payload types (auth0.Organization, identity.Group, …) are bound
-// into the schema directly so a response is decoded once and never copied.
+// Upstream payload types (auth0.Organization, …) are bound into the schema
+// directly so a response is decoded once and never copied; connections and
+// groups are bound through thin wrappers that add their parent's id and
+// point into the payload (ids.go).
 package model
 
 import (

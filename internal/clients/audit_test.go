@@ -1,10 +1,12 @@
 package clients_test
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/orgraph/orgraph/internal/testutil"
@@ -21,16 +23,17 @@ import (
 // commit package-lock.json), and a Go test here that starts it with runNode.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
 	gw := testutil.StartGateway(t, map[string]string{})
-	out := runNode(t, "audit.mjs", gw.URL+"/graphql")
+	out := runNode(t, nil, "audit.mjs", gw.URL+"/graphql")
 	t.Logf("graphql-http audit: %s", out)
 	if !regexp.MustCompile(`(?m)^\d+ passed, 0 failed$`).MatchString(out) {
 		t.Fatalf("the audit did not report its count: %s", out)
 	}
 }
 
-// runNode runs node with script (in js/) and args, fails the test when it
-// exits non-zero, and returns its combined output.
-func runNode(t *testing.T, script string, args ...string) string {
+// runNode runs node with args (node's own flags, then a script in js/ and
+// its arguments) and stdin (nil: none), fails the test when it exits
+// non-zero, and returns its combined output.
+func runNode(t *testing.T, stdin io.Reader, args ...string) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -43,11 +46,12 @@ func runNode(t *testing.T, script string, args ...string) string {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatalf("%s/node_modules is missing: run `npm ci` there (scripts/test does)", dir)
 	}
-	cmd := exec.Command(node, append([]string{script}, args...)...)
+	cmd := exec.Command(node, args...)
 	cmd.Dir = dir
+	cmd.Stdin = stdin
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("node %s: %v\n%s", script, err, out)
+		t.Fatalf("node %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }

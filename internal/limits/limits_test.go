@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/loadgen"
 	"github.com/orgraph/orgraph/internal/pager"
+	"github.com/orgraph/orgraph/internal/testutil"
 )
 
 // schema is the schema the gateway serves.
@@ -67,20 +66,6 @@ func measure(t testing.TB, query string, vars map[string]any) limits.Stats {
 	return limits.Measure(oc.Doc, oc.Operation, oc.Variables)
 }
 
-// readmeQueries are the ```graphql blocks of README.md, in order.
-func readmeQueries(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var qs []string
-	for _, m := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
-		qs = append(qs, m[1])
-	}
-	return qs
-}
-
 // TestReadmeExamplesMeasureAndPass: the defaults let every example the
 // README offers run, and the figures below are the ones Defaults' comment
 // cites.
@@ -95,7 +80,7 @@ func TestReadmeExamplesMeasureAndPass(t *testing.T) {
 		// groups 1, group 1.
 		{Depth: 3, Aliases: 0, Complexity: 2},
 	}
-	qs := readmeQueries(t)
+	qs := testutil.ReadmeQueries(t)
 	if len(qs) != len(want) {
 		t.Fatalf("README has %d GraphQL examples, this test knows %d: update it", len(qs), len(want))
 	}

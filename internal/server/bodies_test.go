@@ -110,7 +110,7 @@ func TestBadAnswersAreErrorsAndNeverCached(t *testing.T) {
 	userOrgs := `{ user(id: "` + demoUserID + `") { organizations { id } } }`
 	user := `{ user(id: "` + demoUserID + `") { id email } }`
 	groups := `{ groups(partitionGlobalId: "` + upstreamsim.PartitionHogwartsID + `", organizationName: "hogwarts") { id } }`
-	group := `{ group(partitionGlobalId: "` + upstreamsim.PartitionHogwartsID + `", id: "` + upstreamsim.GroupDaniCID + `", organizationName: "hogwarts") { id } }`
+	group := `{ group(partitionGlobalId: "` + upstreamsim.PartitionHogwartsID + `", groupId: "` + upstreamsim.GroupDaniCID + `", organizationName: "hogwarts") { id } }`
 	for _, tc := range []badAnswerCase{
 		{"organization: HTML", hogwartsPath, testutil.HTMLPage(), orgQuery, "invalid_json"},
 		{"organization: cut JSON", hogwartsPath, testutil.InvalidJSON(), orgQuery, "invalid_json"},

@@ -53,7 +53,9 @@ func wantOrganization(ds *upstreamsim.Dataset, o upstreamsim.Organization, withE
 	conns := []any{}
 	for _, c := range ds.Connections[o.ID] {
 		conns = append(conns, map[string]any{
-			"id":                      c.ConnectionID,
+			"id":                      o.ID + ":" + c.ConnectionID,
+			"connectionId":            c.ConnectionID,
+			"organizationId":          o.ID,
 			"name":                    c.Connection.Name,
 			"strategy":                c.Connection.Strategy,
 			"assignMembershipOnLogin": c.AssignMembershipOnLogin,
@@ -65,7 +67,7 @@ func wantOrganization(ds *upstreamsim.Dataset, o upstreamsim.Organization, withE
 	groups := []any{}
 	if pid := o.Metadata[upstreamsim.MetadataPartitionKey]; pid != "" {
 		for _, g := range ds.Groups[pid] {
-			groups = append(groups, wantGroup(g))
+			groups = append(groups, wantGroup(pid, g))
 		}
 	}
 	m["groups"] = groups
@@ -79,14 +81,17 @@ func boolOrNull(b *bool) any {
 	return *b
 }
 
-func wantGroup(g upstreamsim.Group) map[string]any {
+// wantGroup renders a group of partition pid (a lower-case GUID).
+func wantGroup(pid string, g upstreamsim.Group) map[string]any {
 	types := map[int]any{0: "BUILT_IN", 1: "CUSTOM"}
 	members := []any{}
 	for _, mb := range g.Members {
 		members = append(members, wantMember(mb))
 	}
 	return map[string]any{
-		"id":                   g.ID,
+		"id":                   pid + ":" + g.ID,
+		"groupId":              g.ID,
+		"partitionGlobalId":    pid,
 		"name":                 g.Name,
 		"displayName":          orNull(g.DisplayName),
 		"type":                 types[g.Type],
@@ -122,8 +127,8 @@ func rfc3339(wire string) any {
 }
 
 const organizationFields = `id name displayName branding { logoUrl colors { primary pageBackground } } metadata { key value }`
-const organizationWithEdges = organizationFields + ` connections { id name strategy assignMembershipOnLogin showAsButton isSignupEnabled }
- groups { id name displayName type creationTime lastModificationTime
+const organizationWithEdges = organizationFields + ` connections { id connectionId organizationId name strategy assignMembershipOnLogin showAsButton isSignupEnabled }
+ groups { id groupId partitionGlobalId name displayName type creationTime lastModificationTime
    members { identifier objectType name firstName lastName displayName email source jobTitle companyName city department } }`
 
 // assertJSON compares got (raw JSON) with want after normalising both.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,23 +14,6 @@ import (
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
-
-// readmeQueries are the ```graphql blocks of the README.
-func readmeQueries(f *testing.F) []string {
-	f.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		f.Fatal(err)
-	}
-	var qs []string
-	for _, m := range regexp.MustCompile("(?s)```graphql\n(.*?)```").FindAllSubmatch(readme, -1) {
-		qs = append(qs, string(m[1]))
-	}
-	if len(qs) == 0 {
-		f.Fatal("no graphql blocks in README.md")
-	}
-	return qs
-}
 
 // malformedRequests are bodies and documents a careless or hostile client
 // sends: broken JSON, wrong JSON types, broken GraphQL, invalid arguments.
@@ -57,7 +38,7 @@ var malformedRequests = []string{
 	`{ user(id: "auth0|6410784d38b3e02b77fdd660/../x?y#z") { id email } }`, `{ user(id: "") { id email } }`,
 	`{ groups(partitionGlobalId: "not-a-guid", organizationName: "hogwarts") { name } }`,
 	`{ groups(partitionGlobalId: "3fa85f64-5717-4562-b3fc-2c963f66afa6") { name } }`,
-	`{ group(partitionGlobalId: "3fa85f64-5717-4562-b3fc-2c963f66afa6", id: "x", organizationName: "hogwarts") { name } }`,
+	`{ group(partitionGlobalId: "3fa85f64-5717-4562-b3fc-2c963f66afa6", groupId: "x", organizationName: "hogwarts") { name } }`,
 	`{ organization(id: "org_Hg7bQ2mN4pLk9TzA") { members(first: 1, after: "djE6bzowOg") { nodes { id } } } }`,
 	`{ organization(id: "org_Hg7bQ2mN4pLk9TzA") { name @skip(if: true) id @include(if: "x") } }`,
 	`{ __schema { queryType { name } types { name fields { name } } } }`,
@@ -73,7 +54,7 @@ var malformedRequests = []string{
 // answer carries extensions.code (README: "Every error carries
 // extensions.code").
 func FuzzGraphQLEndpoint(f *testing.F) {
-	for _, q := range readmeQueries(f) {
+	for _, q := range testutil.ReadmeQueries(f) {
 		f.Add(q)
 	}
 	f.Add(server.ExampleQuery)

@@ -42,8 +42,8 @@ query UserWithOrganizations {
       id
       name
       displayName
-      connections { id name strategy }
-      groups { name type members { displayName email } }
+      connections { id connectionId name strategy isSignupEnabled }
+      groups { id groupId name type members { identifier displayName email } }
     }
   }
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func TestNotFoundIsNullWithoutError(t *testing.T) {
 		organizationByName(name: "no-such-org") { id }
 		user(id: "auth0|nobody") { email }
 		groups(partitionGlobalId: "00000000-0000-4000-8000-000000000000", organizationName: "hogwarts") { id }
-		group(partitionGlobalId: "`+hogwartsPartition+`", id: "11111111-2222-4333-8444-555555555555", organizationName: "hogwarts") { id }
+		group(partitionGlobalId: "`+hogwartsPartition+`", groupId: "11111111-2222-4333-8444-555555555555", organizationName: "hogwarts") { id }
 		unknownUser: user(id: "auth0|nobody") { id organizations { id } }
 	}`, nil)
 	assertJSON(t, resp.Data, map[string]any{
@@ -76,21 +77,84 @@ func TestUserWithOrganizationsConnectionsAndGroups(t *testing.T) {
 	}
 }
 
+// TestGroupAndConnectionIDsAreOnePerParent: a group's id is its partition's
+// and its own, the same however the partition is reached (an organization's
+// metadata, or the top-level queries with the GUIDs in upper case), and a
+// built-in group or a shared connection has another id under another parent,
+// so normalizing client caches keep them apart (README, "Schema changes").
+func TestGroupAndConnectionIDsAreOnePerParent(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	type group struct{ ID, GroupID, PartitionGlobalID string }
+	type connection struct{ ID, ConnectionID, OrganizationID string }
+	type org struct {
+		Groups      []group
+		Connections []connection
+	}
+	var data struct {
+		Hogwarts, Durmstrang org
+		Upper                []group
+		One                  group
+	}
+	upper := strings.ToUpper(hogwartsPartition)
+	gw.Query(t, `query($p: ID!, $g: ID!) {
+		hogwarts: organization(id: "`+upstreamsim.OrgHogwartsID+`") { groups { id groupId partitionGlobalId } connections { id connectionId organizationId } }
+		durmstrang: organization(id: "`+upstreamsim.OrgDurmstrangID+`") { groups { id groupId partitionGlobalId } connections { id connectionId organizationId } }
+		upper: groups(partitionGlobalId: $p, organizationName: "hogwarts") { id groupId partitionGlobalId }
+		one: group(partitionGlobalId: $p, groupId: $g, organizationName: "hogwarts") { id groupId partitionGlobalId }
+	}`, map[string]any{"p": upper, "g": strings.ToUpper(upstreamsim.GroupDaniCID)}).Decode(t, &data)
+	// 2 organizations, 2 connection lists, 2 partitions' groups, the
+	// upper-case partition's groups (another URL, so another call) and 1 group.
+	if n := sim.Total(); n != 8 {
+		t.Fatalf("%d upstream calls, want 8", n)
+	}
+
+	hogwarts := map[string]group{}
+	for _, g := range data.Hogwarts.Groups {
+		if g.ID != hogwartsPartition+":"+g.GroupID || g.PartitionGlobalID != hogwartsPartition {
+			t.Errorf("hogwarts group %+v: want id %s:<groupId>", g, hogwartsPartition)
+		}
+		hogwarts[g.GroupID] = g
+	}
+	if !reflect.DeepEqual(data.Upper, data.Hogwarts.Groups) {
+		t.Errorf("groups by the upper-case partition %+v, want hogwarts' own %+v", data.Upper, data.Hogwarts.Groups)
+	}
+	if want := hogwarts[upstreamsim.GroupDaniCID]; data.One != want || want.ID == "" {
+		t.Errorf("group by upper-case ids %+v, want %+v", data.One, want)
+	}
+	for _, g := range data.Durmstrang.Groups {
+		if h, shared := hogwarts[g.GroupID]; shared && h.ID == g.ID {
+			t.Errorf("built-in group %s has id %s in both partitions", g.GroupID, g.ID)
+		}
+	}
+	hogwartsConns := map[string]connection{}
+	for _, c := range data.Hogwarts.Connections {
+		hogwartsConns[c.ConnectionID] = c
+	}
+	for _, c := range data.Durmstrang.Connections {
+		if c.ID != upstreamsim.OrgDurmstrangID+":"+c.ConnectionID || c.OrganizationID != upstreamsim.OrgDurmstrangID {
+			t.Errorf("durmstrang connection %+v: want id %s:<connectionId>", c, upstreamsim.OrgDurmstrangID)
+		}
+		if h, shared := hogwartsConns[c.ConnectionID]; shared && h.ID == c.ID {
+			t.Errorf("connection %s has id %s in both organizations", c.ConnectionID, c.ID)
+		}
+	}
+}
+
 func TestGroupsAndGroupQueries(t *testing.T) {
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
 	ds := sim.Dataset()
 	groups := ds.Groups[hogwartsPartition]
 	want := []any{}
 	for _, g := range groups {
-		want = append(want, wantGroup(g))
+		want = append(want, wantGroup(hogwartsPartition, g))
 	}
-	const fields = `id name displayName type creationTime lastModificationTime
+	const fields = `id groupId partitionGlobalId name displayName type creationTime lastModificationTime
 		members { identifier objectType name firstName lastName displayName email source jobTitle companyName city department }`
 	resp := gw.Query(t, `query($p: ID!, $g: ID!) {
 		groups(partitionGlobalId: $p, organizationName: "hogwarts") { `+fields+` }
-		group(partitionGlobalId: $p, id: $g, organizationName: "hogwarts") { `+fields+` }
+		group(partitionGlobalId: $p, groupId: $g, organizationName: "hogwarts") { `+fields+` }
 	}`, map[string]any{"p": hogwartsPartition, "g": groups[2].ID})
-	assertJSON(t, resp.Data, map[string]any{"groups": want, "group": wantGroup(groups[2])})
+	assertJSON(t, resp.Data, map[string]any{"groups": want, "group": wantGroup(hogwartsPartition, groups[2])})
 	// The doc example's custom group with three members is part of the built-in data.
 	if groups[2].Name != "DaniC" || len(groups[2].Members) != 3 {
 		t.Fatalf("built-in data changed: %+v", groups[2])
@@ -251,7 +315,7 @@ func TestBadInputIsRefusedBeforeAnyUpstreamCall(t *testing.T) {
 		{"injected checkpoint token", `query($a: String) { organizations(after: $a) { nodes { id } } }`, "cursor",
 			map[string]any{"a": pager.Encode(pager.Organizations, pager.Cursor{From: "x&take=100"})}},
 		{"partition not a GUID", `{ groups(partitionGlobalId: "../../api/User", organizationName: "hogwarts") { id } }`, "GUID", nil},
-		{"group id with traversal", `{ group(partitionGlobalId: "` + hogwartsPartition + `", id: "../` + hogwartsPartition + `", organizationName: "hogwarts") { id } }`, "GUID", nil},
+		{"group id with traversal", `{ group(partitionGlobalId: "` + hogwartsPartition + `", groupId: "../` + hogwartsPartition + `", organizationName: "hogwarts") { id } }`, "GUID", nil},
 		{"missing organization name", `{ groups(partitionGlobalId: "` + hogwartsPartition + `") { id } }`, "organizationName", nil},
 		{"members first over 100", `{ organization(id: "` + hogwartsID + `") { members(first: 500) { nodes { id } } } }`, "first", nil},
 	}

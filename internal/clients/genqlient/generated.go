@@ -58,20 +58,33 @@ func (v *OrganizationByNameOrganizationByNameOrganization) GetConnections() []Or
 // OrganizationByNameOrganizationByNameOrganizationConnectionsConnection includes the requested fields of the GraphQL type Connection.
 // The GraphQL type's documentation follows.
 //
-// A connection (a way to log in) enabled for an organization. Not a page type:
-// in this domain a connection is an Auth0 connection.
+// A connection (a way to log in) as one organization enables it. Not a page
+// type: in this domain a connection is an Auth0 connection. The flags are this
+// organization's; the name and strategy are the connection's own, the same in
+// every organization.
 type OrganizationByNameOrganizationByNameOrganizationConnectionsConnection struct {
-	// The connection id (`con_…`).
+	// Unique to this organization's use of the connection:
+	// `<organization id>:<connection id>`. Another organization that enables the
+	// same connection has another id, since its flags differ; normalizing client
+	// caches (Apollo, Relay, urql) key objects by it. Read `connectionId` for the
+	// Auth0 connection id.
 	Id string `json:"id"`
+	// The Auth0 connection id (`con_…`), the same in every organization that enables it.
+	ConnectionId string `json:"connectionId"`
 	// The connection's name.
 	Name string `json:"name"`
-	// Whether sign-up is enabled (database connections only); null otherwise.
+	// Whether sign-up is enabled for this organization (database connections only); null otherwise.
 	IsSignupEnabled *bool `json:"isSignupEnabled"`
 }
 
 // GetId returns OrganizationByNameOrganizationByNameOrganizationConnectionsConnection.Id, and is useful for accessing the field via an interface.
 func (v *OrganizationByNameOrganizationByNameOrganizationConnectionsConnection) GetId() string {
 	return v.Id
+}
+
+// GetConnectionId returns OrganizationByNameOrganizationByNameOrganizationConnectionsConnection.ConnectionId, and is useful for accessing the field via an interface.
+func (v *OrganizationByNameOrganizationByNameOrganizationConnectionsConnection) GetConnectionId() string {
+	return v.ConnectionId
 }
 
 // GetName returns OrganizationByNameOrganizationByNameOrganizationConnectionsConnection.Name, and is useful for accessing the field via an interface.
@@ -165,22 +178,35 @@ func (v *UserWithOrganizationsUserOrganizationsOrganization) GetGroups() []UserW
 // UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection includes the requested fields of the GraphQL type Connection.
 // The GraphQL type's documentation follows.
 //
-// A connection (a way to log in) enabled for an organization. Not a page type:
-// in this domain a connection is an Auth0 connection.
+// A connection (a way to log in) as one organization enables it. Not a page
+// type: in this domain a connection is an Auth0 connection. The flags are this
+// organization's; the name and strategy are the connection's own, the same in
+// every organization.
 type UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection struct {
-	// The connection id (`con_…`).
+	// Unique to this organization's use of the connection:
+	// `<organization id>:<connection id>`. Another organization that enables the
+	// same connection has another id, since its flags differ; normalizing client
+	// caches (Apollo, Relay, urql) key objects by it. Read `connectionId` for the
+	// Auth0 connection id.
 	Id string `json:"id"`
+	// The Auth0 connection id (`con_…`), the same in every organization that enables it.
+	ConnectionId string `json:"connectionId"`
 	// The connection's name.
 	Name string `json:"name"`
 	// The identity provider strategy, for example `auth0`, `okta` or `ad`.
 	Strategy string `json:"strategy"`
-	// Whether sign-up is enabled (database connections only); null otherwise.
+	// Whether sign-up is enabled for this organization (database connections only); null otherwise.
 	IsSignupEnabled *bool `json:"isSignupEnabled"`
 }
 
 // GetId returns UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection.Id, and is useful for accessing the field via an interface.
 func (v *UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection) GetId() string {
 	return v.Id
+}
+
+// GetConnectionId returns UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection.ConnectionId, and is useful for accessing the field via an interface.
+func (v *UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection) GetConnectionId() string {
+	return v.ConnectionId
 }
 
 // GetName returns UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection.Name, and is useful for accessing the field via an interface.
@@ -201,10 +227,16 @@ func (v *UserWithOrganizationsUserOrganizationsOrganizationConnectionsConnection
 // UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup includes the requested fields of the GraphQL type Group.
 // The GraphQL type's documentation follows.
 //
-// A UiPath group.
+// A UiPath group of one partition (UiPath organization). Built-in groups have
+// the same group id in every partition, with different members.
 type UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup struct {
-	// The group id.
+	// Unique across partitions: `<partitionGlobalId>:<groupId>`, in lower case.
+	// Normalizing client caches (Apollo, Relay, urql) key objects by it.
 	Id string `json:"id"`
+	// The UiPath group id (a GUID), as `group(partitionGlobalId, groupId)` takes it.
+	GroupId string `json:"groupId"`
+	// The partition (UiPath organization GUID) the group belongs to, in lower case.
+	PartitionGlobalId string `json:"partitionGlobalId"`
 	// The group's unique name.
 	Name string `json:"name"`
 	// The group's kind; null when the upstream sends a code this gateway does not know.
@@ -215,6 +247,16 @@ type UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup struct {
 
 // GetId returns UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup.Id, and is useful for accessing the field via an interface.
 func (v *UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup) GetId() string { return v.Id }
+
+// GetGroupId returns UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup.GroupId, and is useful for accessing the field via an interface.
+func (v *UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup) GetGroupId() string {
+	return v.GroupId
+}
+
+// GetPartitionGlobalId returns UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup.PartitionGlobalId, and is useful for accessing the field via an interface.
+func (v *UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup) GetPartitionGlobalId() string {
+	return v.PartitionGlobalId
+}
 
 // GetName returns UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup.Name, and is useful for accessing the field via an interface.
 func (v *UserWithOrganizationsUserOrganizationsOrganizationGroupsGroup) GetName() string {
@@ -256,6 +298,7 @@ query OrganizationByName ($name: String!) {
 		displayName
 		connections {
 			id
+			connectionId
 			name
 			isSignupEnabled
 		}
@@ -300,12 +343,15 @@ query UserWithOrganizations ($id: ID!) {
 			name
 			connections {
 				id
+				connectionId
 				name
 				strategy
 				isSignupEnabled
 			}
 			groups {
 				id
+				groupId
+				partitionGlobalId
 				name
 				type
 				creationTime
