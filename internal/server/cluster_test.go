@@ -230,4 +230,3 @@ func waitReady(t *testing.T, gw *testutil.Gateway) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
