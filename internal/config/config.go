@@ -373,14 +373,19 @@ func (r *reader) redisSentinel(c *Config) {
 		}
 	}
 	s.Password, _ = r.lookup("REDIS_SENTINEL_PASSWORD")
-	c.RedisPassword, _ = r.lookup("REDIS_PASSWORD")
 	switch {
 	case s.Master != "" && c.RedisURL != "":
 		r.fail("REDIS_SENTINEL_MASTER", "set either REDIS_URL or REDIS_SENTINEL_MASTER, not both")
 	case s.Master != "" && len(s.Addrs) == 0:
 		r.fail("REDIS_SENTINEL_ADDRS", "must be set with REDIS_SENTINEL_MASTER")
-	case s.Master == "" && (len(s.Addrs) > 0 || s.Password != "" || c.RedisPassword != ""):
-		r.fail("REDIS_SENTINEL_MASTER", "must be set with REDIS_SENTINEL_ADDRS, REDIS_SENTINEL_PASSWORD and REDIS_PASSWORD (a REDIS_URL carries its own password)")
+	case s.Master == "" && (len(s.Addrs) > 0 || s.Password != ""):
+		r.fail("REDIS_SENTINEL_MASTER", "must be set with REDIS_SENTINEL_ADDRS and REDIS_SENTINEL_PASSWORD")
+	}
+	// REDIS_PASSWORD is read only with Sentinel: a REDIS_URL carries its
+	// own password, and deployments that give the gateway REDIS_PASSWORD
+	// for other reasons (the Redis pod's own setting) start as before.
+	if s.Master != "" {
+		c.RedisPassword, _ = r.lookup("REDIS_PASSWORD")
 	}
 }
 

@@ -133,7 +133,7 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"sentinel master without addresses", with("REDIS_SENTINEL_MASTER", secret), "REDIS_SENTINEL_ADDRS"},
 		{"sentinel address without a port", with("REDIS_SENTINEL_MASTER", "m", "REDIS_SENTINEL_ADDRS", "s1:26379,"+secret), "REDIS_SENTINEL_ADDRS"},
 		{"sentinel addresses without a master", with("REDIS_SENTINEL_ADDRS", "s1:26379"), "REDIS_SENTINEL_MASTER"},
-		{"redis password without sentinel", with("REDIS_PASSWORD", secret), "REDIS_SENTINEL_MASTER"},
+		{"sentinel password without a master", with("REDIS_SENTINEL_PASSWORD", secret), "REDIS_SENTINEL_MASTER"},
 		{"bad duration", with("CACHE_TTL", secret), "CACHE_TTL"},
 		{"negative duration", with("CACHE_STALE_TTL", "-1s"), "CACHE_STALE_TTL"},
 		{"zero timeout", with("UPSTREAM_TIMEOUT", "0s"), "UPSTREAM_TIMEOUT"},
@@ -201,6 +201,8 @@ func TestRedisSettings(t *testing.T) {
 		pass string
 	}{
 		{"one node", map[string]string{"REDIS_URL": "redis://:pw@r1:6379/0"}, "redis://:pw@r1:6379/0", RedisSentinel{}, ""},
+		// REDIS_PASSWORD beside a REDIS_URL (the Redis pod's own setting) is left alone, as before.
+		{"one node, REDIS_PASSWORD ignored", map[string]string{"REDIS_URL": "redis://r1:6379/0", "REDIS_PASSWORD": "x"}, "redis://r1:6379/0", RedisSentinel{}, ""},
 		{"cluster", map[string]string{"REDIS_URL": "redis://n1:6379/0?addr=n2:6379&addr=n3:6379"}, "redis://n1:6379/0?addr=n2:6379&addr=n3:6379", RedisSentinel{}, ""},
 		{"sentinel", map[string]string{"REDIS_SENTINEL_MASTER": "mymaster", "REDIS_SENTINEL_ADDRS": "s1:26379, s2:26379,s3:26379",
 			"REDIS_SENTINEL_PASSWORD": "sp", "REDIS_PASSWORD": "mp"},
