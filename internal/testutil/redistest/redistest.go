@@ -1,7 +1,9 @@
 // Package redistest gives tests a real Redis: the shared test server under
 // a key prefix of their own (cleaned up after), or a redis-server of their
-// own they can stop and start, and a counter of round trips. It depends on
-// nothing of the gateway, so the packages under the server test with it too.
+// own they can stop and start, a 3-master Redis Cluster or a Sentinel set-up
+// of their own whose masters they can kill, and counters of round trips. It
+// depends on nothing of the gateway, so the packages under the server test
+// with it too.
 package redistest
 
 import (
