@@ -103,7 +103,11 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 			SentinelPassword: cfg.RedisSentinel.Password,
 			Password:         cfg.RedisPassword,
 		}); err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+			setting := "REDIS_URL"
+			if cfg.RedisSentinel.Master != "" {
+				setting = "REDIS_SENTINEL_ADDRS"
+			}
+			return nil, fmt.Errorf("%s: %w", setting, err)
 		}
 		g.closers = append(g.closers, func() { _ = rdb.Close() })
 	}
