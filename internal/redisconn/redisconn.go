@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -36,6 +37,9 @@ type Options struct {
 	SentinelPassword string
 	Password         string
 }
+
+// warmTimeout bounds how long Open waits for a Cluster to tell its slots.
+const warmTimeout = 2 * time.Second
 
 // Open connects as o says. Errors never include the URL or a password.
 //
@@ -63,7 +67,17 @@ func Open(o Options) (redis.UniversalClient, error) {
 			return nil, errors.New("not a valid Redis cluster URL")
 		}
 		opts.ContextTimeoutEnabled = true
-		return redis.NewClusterClient(opts), nil
+		cc := redis.NewClusterClient(opts)
+		// A Cluster client's first command first learns the slots and dials
+		// the node: several round trips, which the first requests' Redis
+		// calls (100ms each) may not cover on a loaded host, so a new
+		// replica would start with a timed-out read and call Redis degraded.
+		// Learning them now costs start-up at most warmTimeout; a Cluster
+		// that does not answer yet is left to the usual probing.
+		ctx, cancel := context.WithTimeout(context.Background(), warmTimeout)
+		defer cancel()
+		_ = Ping(ctx, cc)
+		return cc, nil
 	}
 	opts, err := redis.ParseURL(o.URL)
 	if err != nil {

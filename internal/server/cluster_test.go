@@ -38,7 +38,8 @@ func TestClusterSecondReplicaCostsNoUpstreamCalls(t *testing.T) {
 		t.Fatalf("the second replica's answer differs:\n%s\n%s", again, cold)
 	}
 	if n := sim.Total(); n != 0 {
-		t.Fatalf("the same query on a second replica: %d upstream calls, want 0: %v", n, sim.Counts())
+		t.Fatalf("the same query on a second replica: %d upstream calls, want 0: %v\nRedis in the logs:\n%s%s",
+			n, sim.Counts(), redisLines(a.Logs.String()), redisLines(b.Logs.String()))
 	}
 	for i, node := range cluster.Nodes {
 		if n, err := node.Client().DBSize(t.Context()).Result(); err != nil || n == 0 {
@@ -240,4 +241,16 @@ func waitReady(t *testing.T, gw *testutil.Gateway) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// redisLines keeps the log lines about Redis (a degradation and its
+// error), to say why a test that counts on Redis failed.
+func redisLines(logs string) string {
+	var out strings.Builder
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "degraded") || strings.Contains(line, "Redis") {
+			out.WriteString(line + "\n")
+		}
+	}
+	return out.String()
 }
