@@ -33,6 +33,8 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/orgraph/orgraph/internal/redisconn"
 )
 
 // KeyVersion is part of every key; bump it when the stored shape changes so
@@ -496,7 +498,7 @@ func (c *Cache) Ping(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout*5)
 	defer cancel()
-	if err := c.cfg.Redis.Ping(rctx).Err(); err != nil {
+	if err := redisconn.Ping(rctx, c.cfg.Redis); err != nil {
 		c.redisFailed(err)
 		return err
 	}

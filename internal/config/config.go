@@ -32,7 +32,12 @@ type Config struct {
 	Auth0    Auth0
 	Identity Identity
 
-	RedisURL         string
+	RedisURL string
+	// RedisSentinel is a Sentinel-managed Redis, instead of RedisURL.
+	RedisSentinel RedisSentinel
+	// RedisPassword authenticates to a Sentinel-managed master and its
+	// replicas (REDIS_PASSWORD); a REDIS_URL carries its own.
+	RedisPassword    string
 	RedisKeyPrefix   string
 	CacheTTL         time.Duration
 	CacheStaleTTL    time.Duration
@@ -214,8 +219,11 @@ func Load(lookup Lookup) (Config, error) {
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			r.fail("REDIS_URL", "must be a redis:// or rediss:// URL")
+		} else if !hostPorts(u.Query()["addr"]) {
+			r.fail("REDIS_URL", "each addr= of a Cluster URL must be host:port")
 		}
 	}
+	r.redisSentinel(&c)
 	c.RedisKeyPrefix = r.str("REDIS_KEY_PREFIX", defaultKeyPrefix)
 	if c.RedisKeyPrefix == "" || len(c.RedisKeyPrefix) > 64 {
 		r.fail("REDIS_KEY_PREFIX", "must be 1 to 64 characters")
@@ -341,6 +349,60 @@ func (r *reader) origins(name string) []string {
 		out = append(out, u.Scheme+"://"+u.Host)
 	}
 	return out
+}
+
+// RedisSentinel is a Redis master that Sentinel watches and fails over:
+// the gateway asks the sentinels where the master is, and follows it.
+type RedisSentinel struct {
+	// Master is the name the sentinels monitor it under
+	// (REDIS_SENTINEL_MASTER); empty when Sentinel is not used.
+	Master string
+	// Addrs are the sentinels' host:port (REDIS_SENTINEL_ADDRS,
+	// comma-separated).
+	Addrs []string
+	// Password authenticates to the sentinels (REDIS_SENTINEL_PASSWORD).
+	Password string
+}
+
+// redisSentinel reads the REDIS_SENTINEL_* settings and REDIS_PASSWORD.
+// They describe the same Redis as REDIS_URL would, so they exclude it.
+func (r *reader) redisSentinel(c *Config) {
+	s := &c.RedisSentinel
+	s.Master = r.str("REDIS_SENTINEL_MASTER", "")
+	if addrs := r.str("REDIS_SENTINEL_ADDRS", ""); addrs != "" {
+		for _, a := range strings.Split(addrs, ",") {
+			s.Addrs = append(s.Addrs, strings.TrimSpace(a))
+		}
+		if !hostPorts(s.Addrs) {
+			r.fail("REDIS_SENTINEL_ADDRS", "must be host:port of each sentinel, separated by commas")
+		}
+	}
+	s.Password, _ = r.lookup("REDIS_SENTINEL_PASSWORD")
+	switch {
+	case s.Master != "" && c.RedisURL != "":
+		r.fail("REDIS_SENTINEL_MASTER", "set either REDIS_URL or REDIS_SENTINEL_MASTER, not both")
+	case s.Master != "" && len(s.Addrs) == 0:
+		r.fail("REDIS_SENTINEL_ADDRS", "must be set with REDIS_SENTINEL_MASTER")
+	case s.Master == "" && (len(s.Addrs) > 0 || s.Password != ""):
+		r.fail("REDIS_SENTINEL_MASTER", "must be set with REDIS_SENTINEL_ADDRS and REDIS_SENTINEL_PASSWORD")
+	}
+	// REDIS_PASSWORD is read only with Sentinel: a REDIS_URL carries its
+	// own password, and deployments that give the gateway REDIS_PASSWORD
+	// for other reasons (the Redis pod's own setting) start as before.
+	if s.Master != "" {
+		c.RedisPassword, _ = r.lookup("REDIS_PASSWORD")
+	}
+}
+
+// hostPorts reports whether every address is host:port with a port number.
+func hostPorts(addrs []string) bool {
+	for _, a := range addrs {
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	return true
 }
 
 // reader collects problems while reading.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,12 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"identity without credentials", with("IDENTITY_BASE_URL", "https://cloud.uipath.com/{organizationName}/identity_"), "IDENTITY_TOKEN"},
 		{"identity URL with query", with("IDENTITY_BASE_URL", "https://x/?"+secret, "IDENTITY_TOKEN", "t"), "IDENTITY_BASE_URL"},
 		{"redis not a redis URL", with("REDIS_URL", "http://"+secret), "REDIS_URL"},
+		{"redis cluster addr without a port", with("REDIS_URL", "redis://n1:6379/0?addr="+secret), "REDIS_URL"},
+		{"sentinel and REDIS_URL both", with("REDIS_URL", "redis://n1:6379/0", "REDIS_SENTINEL_MASTER", secret, "REDIS_SENTINEL_ADDRS", "s1:26379"), "REDIS_SENTINEL_MASTER"},
+		{"sentinel master without addresses", with("REDIS_SENTINEL_MASTER", secret), "REDIS_SENTINEL_ADDRS"},
+		{"sentinel address without a port", with("REDIS_SENTINEL_MASTER", "m", "REDIS_SENTINEL_ADDRS", "s1:26379,"+secret), "REDIS_SENTINEL_ADDRS"},
+		{"sentinel addresses without a master", with("REDIS_SENTINEL_ADDRS", "s1:26379"), "REDIS_SENTINEL_MASTER"},
+		{"sentinel password without a master", with("REDIS_SENTINEL_PASSWORD", secret), "REDIS_SENTINEL_MASTER"},
 		{"bad duration", with("CACHE_TTL", secret), "CACHE_TTL"},
 		{"negative duration", with("CACHE_STALE_TTL", "-1s"), "CACHE_STALE_TTL"},
 		{"zero timeout", with("UPSTREAM_TIMEOUT", "0s"), "UPSTREAM_TIMEOUT"},
@@ -197,6 +204,45 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), secret) {
 				t.Fatalf("error echoes the value: %v", err)
+			}
+		})
+	}
+}
+
+// TestRedisSettings: the three shapes of Redis read as they are written,
+// and a single-node REDIS_URL leaves the Sentinel settings empty.
+func TestRedisSettings(t *testing.T) {
+	base := map[string]string{"AUTH0_BASE_URL": "https://t.auth0.com", "AUTH0_TOKEN": "x", "AUTH_DISABLED": "true"}
+	tests := []struct {
+		name string
+		env  map[string]string
+		url  string
+		want RedisSentinel
+		pass string
+	}{
+		{"one node", map[string]string{"REDIS_URL": "redis://:pw@r1:6379/0"}, "redis://:pw@r1:6379/0", RedisSentinel{}, ""},
+		// REDIS_PASSWORD beside a REDIS_URL (the Redis pod's own setting) is left alone, as before.
+		{"one node, REDIS_PASSWORD ignored", map[string]string{"REDIS_URL": "redis://r1:6379/0", "REDIS_PASSWORD": "x"}, "redis://r1:6379/0", RedisSentinel{}, ""},
+		{"cluster", map[string]string{"REDIS_URL": "redis://n1:6379/0?addr=n2:6379&addr=n3:6379"}, "redis://n1:6379/0?addr=n2:6379&addr=n3:6379", RedisSentinel{}, ""},
+		{"sentinel", map[string]string{"REDIS_SENTINEL_MASTER": "mymaster", "REDIS_SENTINEL_ADDRS": "s1:26379, s2:26379,s3:26379",
+			"REDIS_SENTINEL_PASSWORD": "sp", "REDIS_PASSWORD": "mp"},
+			"", RedisSentinel{Master: "mymaster", Addrs: []string{"s1:26379", "s2:26379", "s3:26379"}, Password: "sp"}, "mp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			c, err := Load(lookup(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RedisURL != tc.url || c.RedisPassword != tc.pass || !reflect.DeepEqual(c.RedisSentinel, tc.want) {
+				t.Fatalf("got URL %q, sentinel %+v, password %q", c.RedisURL, c.RedisSentinel, c.RedisPassword)
 			}
 		})
 	}

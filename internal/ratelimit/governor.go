@@ -50,6 +50,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
+	"github.com/orgraph/orgraph/internal/redisconn"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -524,7 +525,7 @@ func (g *Governor) Ping(ctx context.Context) error {
 	p := path{redis: true, probe: g.degraded.Load()}
 	rctx, cancel := redisCtx(ctx, &p)
 	defer cancel()
-	if err := g.rdb.Ping(rctx).Err(); err != nil {
+	if err := redisconn.Ping(rctx, g.rdb); err != nil {
 		_ = g.redisFailed(ctx, err, &p)
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/ratelimit"
+	"github.com/orgraph/orgraph/internal/redisconn"
 	"github.com/orgraph/orgraph/internal/respcache"
 	"github.com/orgraph/orgraph/internal/tracing"
 	"github.com/orgraph/orgraph/internal/upstream"
@@ -94,10 +94,20 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		log.Warn("AUTH_DISABLED=true: the gateway serves every caller without authentication")
 	}
 	var rdb redis.UniversalClient
-	if cfg.RedisURL != "" {
+	if cfg.RedisURL != "" || cfg.RedisSentinel.Master != "" {
 		var err error
-		if rdb, err = openRedis(cfg.RedisURL); err != nil {
-			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		if rdb, err = redisconn.Open(redisconn.Options{
+			URL:              cfg.RedisURL,
+			SentinelMaster:   cfg.RedisSentinel.Master,
+			SentinelAddrs:    cfg.RedisSentinel.Addrs,
+			SentinelPassword: cfg.RedisSentinel.Password,
+			Password:         cfg.RedisPassword,
+		}); err != nil {
+			setting := "REDIS_URL"
+			if cfg.RedisSentinel.Master != "" {
+				setting = "REDIS_SENTINEL_ADDRS"
+			}
+			return nil, fmt.Errorf("%s: %w", setting, err)
 		}
 		g.closers = append(g.closers, func() { _ = rdb.Close() })
 	}
@@ -181,29 +191,6 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		AllowList:               allowList(cfg),
 	})
 	return g, nil
-}
-
-// openRedis connects to REDIS_URL: one node (redis:// or rediss://), or a
-// cluster when the URL lists more nodes with ?addr=host:port. The error never
-// includes the URL, which may hold a password. Context deadlines bound socket
-// reads and writes too (go-redis ignores them by default), so that a Redis
-// that hangs costs a request the cache's and governor's short timeouts, not
-// go-redis's seconds.
-func openRedis(rawURL string) (redis.UniversalClient, error) {
-	if u, err := url.Parse(rawURL); err == nil && u.Query().Has("addr") {
-		opts, err := redis.ParseClusterURL(rawURL)
-		if err != nil {
-			return nil, errors.New("not a valid Redis cluster URL")
-		}
-		opts.ContextTimeoutEnabled = true
-		return redis.NewClusterClient(opts), nil
-	}
-	opts, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, errors.New("not a valid Redis URL")
-	}
-	opts.ContextTimeoutEnabled = true
-	return redis.NewClient(opts), nil
 }
 
 // upstreams builds the clients and a readiness check: the gateway can obtain

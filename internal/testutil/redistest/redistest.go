@@ -1,7 +1,9 @@
 // Package redistest gives tests a real Redis: the shared test server under
 // a key prefix of their own (cleaned up after), or a redis-server of their
-// own they can stop and start, and a counter of round trips. It depends on
-// nothing of the gateway, so the packages under the server test with it too.
+// own they can stop and start, a 3-master Redis Cluster or a Sentinel set-up
+// of their own whose masters they can kill, and counters of round trips. It
+// depends on nothing of the gateway, so the packages under the server test
+// with it too.
 package redistest
 
 import (
@@ -145,6 +147,11 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// conf, when set, is a config file given as the first argument (a
+	// sentinel needs one it can rewrite); extra are flags after the
+	// defaults (cluster mode, replicaof, sentinel).
+	conf  string
+	extra []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -157,13 +164,21 @@ type Server struct {
 // cleanup. A missing binary fails the test: ./scripts/test installs it.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
+	s := newServer(t)
+	s.Start()
+	return s
+}
+
+// newServer prepares a redis-server on a free port in a directory of its
+// own, killed at cleanup, without starting it.
+func newServer(t testing.TB) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found (%v); ./scripts/test installs it", err)
 	}
 	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
 	t.Cleanup(s.Stop)
-	s.Start()
 	return s
 }
 
@@ -183,13 +198,18 @@ func (s *Server) Start() {
 		return
 	}
 	s.out = &lockedBuffer{}
-	cmd := exec.Command(s.bin,
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args,
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 	)
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.Stdout = s.out
 	cmd.Stderr = s.out
 	if err := cmd.Start(); err != nil {
@@ -356,4 +376,13 @@ func (c *CommandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 		}
 		return next(ctx, cmds)
 	}
+}
+
+// CountNodeRoundTrips counts the round trips a Cluster client sends to its
+// nodes: a pipeline over keys of three masters is three. Call it before the
+// client's first command; it hooks each node's client as go-redis makes it.
+func CountNodeRoundTrips(rdb *redis.ClusterClient) *CommandCounter {
+	c := &CommandCounter{}
+	rdb.OnNewNode(func(node *redis.Client) { node.AddHook(c) })
+	return c
 }
