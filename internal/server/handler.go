@@ -26,7 +26,9 @@ import (
 	"github.com/orgraph/orgraph/internal/ide"
 	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/loaders"
+	"github.com/orgraph/orgraph/internal/events"
 	"github.com/orgraph/orgraph/internal/metrics"
+	"github.com/orgraph/orgraph/internal/purge"
 	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/respcache"
 	"github.com/orgraph/orgraph/internal/tracing"
@@ -104,6 +106,12 @@ type HandlerOptions struct {
 	// them runs share its answer (RESPONSE_COALESCING), with or without a
 	// response cache.
 	CoalesceResponses bool
+	// Purges, when set (an event stream is configured), is what Auth0
+	// events purged: the response cache tags what it stores with it.
+	Purges *purge.Table
+	// Events, when set, is the Auth0 Event Streams webhook, served at
+	// events.Path.
+	Events http.Handler
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -166,11 +174,16 @@ func NewHandler(o HandlerOptions) http.Handler {
 	var run http.Handler = operationScope(o.RequestTimeout, o.Upstreams, gql)
 	if o.ResponseCache != nil || o.CoalesceResponses {
 		run = &responseCache{cache: o.ResponseCache, ttl: o.ResponseCacheTTL, coalesce: o.CoalesceResponses,
-			running: map[string]*runningOperation{}, scopes: schemaScopes(schema.Schema()), m: o.Metrics, next: run}
+			running: map[string]*runningOperation{}, scopes: schemaScopes(schema.Schema()), m: o.Metrics, next: run,
+			purges: o.Purges}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", accessLog(o.Logger, cors(o.CORSOrigins, limitBody(MaxBodyBytes,
 		callerAuth(o, graphQLRequests(run))))))
+	if o.Events != nil {
+		// Its own authorization (the stream's secret), not callers' JWTs.
+		mux.Handle(events.Path, o.Events)
+	}
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics.Handler()) // open, like the health endpoints
 	}
