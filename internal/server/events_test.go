@@ -322,3 +322,136 @@ func authorized() http.Header {
 	eventAuth.Apply(h)
 	return h
 }
+
+// TestEventDeliveries: what each kind of delivery is answered and whether it
+// purges. The query reads an organization with its members on both
+// replicas; a purge of its members costs exactly one upstream call after it
+// (one replica fetches, the other reads that from Redis), no purge none.
+func TestEventDeliveries(t *testing.T) {
+	sim, gws := eventReplicas(t, upstreamsim.Config{Organizations: 3, Users: 4, MembershipsPerUser: 1, ConnectionsPerOrg: 1}, nil)
+	ds := sim.Dataset()
+	org := ds.Organizations[len(ds.Organizations)-1].ID
+	q := eventQuery{qOrganization, map[string]any{"id": org}}
+	memberAdded := func(id string, at time.Time) []byte {
+		return cloudEvent(id, events.OrganizationMemberAdded, at, map[string]any{
+			"organization": map[string]any{"id": org}, "user": map[string]any{"user_id": "auth0|someone"}})
+	}
+	wrongSecret := http.Header{"Authorization": {"Bearer not-the-secret-0123456789"}}
+	basic := http.Header{}
+	(events.Auth{Method: events.AuthBasic, Secret: eventSecret}).Apply(basic)
+	now := time.Now()
+	huge := append(memberAdded("evt_huge", now)[:0:0], memberAdded("evt_huge", now)...)
+	huge = append(huge[:len(huge)-1], []byte(`,"padding":"`+strings.Repeat("x", 2<<20)+`"}`)...)
+
+	cases := []struct {
+		name       string
+		header     http.Header
+		body       []byte
+		to         int // replica
+		wantStatus int
+		wantBody   string
+		purges     bool
+	}{
+		{"no authorization", http.Header{}, memberAdded("evt_noauth", now), 0, 401, `"code":"UNAUTHENTICATED"`, false},
+		{"a wrong secret", wrongSecret, memberAdded("evt_wrong", now), 1, 401, `"code":"UNAUTHENTICATED"`, false},
+		{"basic for a bearer stream", basic, memberAdded("evt_basic", now), 0, 401, `"code":"UNAUTHENTICATED"`, false},
+		{"a 2 MB body", authorized(), huge, 0, 413, `"status":"refused"`, false},
+		{"not JSON", authorized(), []byte("<html>"), 0, 400, `"code":"BAD_REQUEST"`, false},
+		{"not a CloudEvent", authorized(), []byte(`{"id":"evt_x","type":"organization.member.added"}`), 0, 400, `"code":"BAD_REQUEST"`, false},
+		{"a known type without its ids", authorized(), cloudEvent("evt_noids", events.OrganizationMemberAdded, now, map[string]any{}), 0, 400, `"code":"BAD_REQUEST"`, false},
+		{"a type the gateway does not act on", authorized(), cloudEvent("evt_other", "user.created", now, map[string]any{"user_id": "auth0|x"}), 0, 200, `"status":"ignored"`, false},
+		{"an event older than the cached data", authorized(), memberAdded("evt_old", now.Add(-time.Hour)), 0, 200, `"status":"applied"`, false},
+		{"an event", authorized(), memberAdded("evt_applied", time.Now()), 0, 200, `"status":"applied"`, true},
+		{"the same event again, to the other replica", authorized(), memberAdded("evt_applied", time.Now()), 1, 200, `"status":"duplicate"`, false},
+	}
+	for _, gw := range gws {
+		answer(t, gw, q)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sim.Reset()
+			status, body := deliver(t, gws[c.to], c.header, c.body)
+			if status != c.wantStatus || !strings.Contains(body, c.wantBody) {
+				t.Fatalf("answered %d %s, want %d with %s", status, body, c.wantStatus, c.wantBody)
+			}
+			if strings.Contains(body, org) || strings.Contains(body, "data") {
+				t.Errorf("the answer carries data: %s", body)
+			}
+			for _, gw := range gws {
+				answer(t, gw, q)
+			}
+			want := int64(0)
+			if c.purges {
+				want = 1
+			}
+			if got := sim.Total(); got != want {
+				t.Errorf("the query cost %d upstream calls after the delivery, want %d: %v", got, want, sim.Counts())
+			}
+		})
+	}
+	// The access log has a line per delivery, without the secret.
+	for _, gw := range gws {
+		logs := gw.Logs.String()
+		if !strings.Contains(logs, `"msg":"event"`) || strings.Contains(logs, eventSecret) {
+			t.Errorf("access log: want event lines without the secret")
+		}
+	}
+}
+
+// TestEventWhileAReplicaIsCutOffFromRedis: a replica whose connection to
+// Redis is cut while an event is delivered to another does not serve what
+// the event purged once it is back: its subscription reloads every cut-off
+// when it subscribes again.
+func TestEventWhileAReplicaIsCutOffFromRedis(t *testing.T) {
+	sim, base := testutil.StartSimulator(t, upstreamsim.Config{Organizations: 3, Users: 4, MembershipsPerUser: 1, ConnectionsPerOrg: 1})
+	redisEnv, _ := redistest.Env(t)
+	env := with(with(testutil.UpstreamEnv(base), redisEnv), map[string]string{
+		"CACHE_TTL": "1h", "AUTH0_EVENTS_SECRET": eventSecret,
+	})
+	a := testutil.StartGateway(t, env)
+	proxy := testutil.StartProxy(t, strings.TrimSuffix(strings.TrimPrefix(redistest.URL(), "redis://"), "/0"))
+	b := testutil.StartGateway(t, with(env, map[string]string{"REDIS_URL": "redis://" + proxy.Addr() + "/0"}))
+	sim.SetWebhook(a.URL+events.Path, eventAuth.Apply)
+
+	ds := sim.Dataset()
+	var org, joiner string
+	for _, o := range ds.Organizations {
+		for _, u := range ds.Users {
+			if !slices.Contains(ds.Members[o.ID], u.UserID) {
+				org, joiner = o.ID, u.UserID
+			}
+		}
+	}
+	q := eventQuery{qOrganization, map[string]any{"id": org}}
+	for _, gw := range []*testutil.Gateway{a, b} {
+		if got := answer(t, gw, q); strings.Contains(got, joiner) {
+			t.Fatalf("already a member: %s", got)
+		}
+	}
+	synced, next := b.Server.Events.Synced()
+	proxy.Cut()
+	del, err := sim.AddMember(context.Background(), org, joiner)
+	if err != nil || del.Status != http.StatusOK {
+		t.Fatalf("change: %v, delivery %+v", err, del)
+	}
+	proxy.Restore()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case <-next:
+		case <-deadline:
+			t.Fatal("the cut-off replica did not subscribe again within 20s")
+		}
+		var n uint64
+		if n, next = b.Server.Events.Synced(); n > synced {
+			break
+		}
+	}
+	sim.Reset()
+	if got := answer(t, b, q); !strings.Contains(got, joiner) {
+		t.Errorf("the replica that was cut off serves what the event purged: %s", got)
+	}
+	if got := sim.Total(); got != 1 {
+		t.Errorf("re-reading the members cost %d upstream calls, want 1: %v", got, sim.Counts())
+	}
+}
