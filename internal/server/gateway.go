@@ -220,6 +220,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		AllowList:               allowList(cfg),
 		Purges:                  purges,
 		Events:                  webhook,
+		Simulator:               simHandler(g.sim),
 	})
 	return g, nil
 }
@@ -332,6 +333,14 @@ func startSimulator() (*upstreamsim.Simulator, string, func(), error) {
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return sim, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// simHandler is the demo simulator's handler, nil outside the demo.
+func simHandler(sim *upstreamsim.Simulator) http.Handler {
+	if sim == nil {
+		return nil
+	}
+	return sim.Handler()
 }
 
 // randomSecret is the demo's webhook secret: 32 random bytes, hex.

@@ -112,6 +112,10 @@ type HandlerOptions struct {
 	// Events, when set, is the Auth0 Event Streams webhook, served at
 	// events.Path.
 	Events http.Handler
+	// Simulator, in the demo, is the simulated upstreams' handler: its
+	// /_sim/ routes (change the data, read the counters) are served here
+	// too, so a person changes data on the port the IDE is on.
+	Simulator http.Handler
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -180,6 +184,9 @@ func NewHandler(o HandlerOptions) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", accessLog(o.Logger, cors(o.CORSOrigins, limitBody(MaxBodyBytes,
 		callerAuth(o, graphQLRequests(run))))))
+	if o.Simulator != nil {
+		mux.Handle("/_sim/", o.Simulator)
+	}
 	if o.Events != nil {
 		// Its own authorization (the stream's secret), not callers' JWTs.
 		mux.Handle(events.Path, o.Events)
