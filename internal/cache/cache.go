@@ -51,7 +51,7 @@ type Entry struct {
 	// Size is the entry's weight in the in-process tier: what Value holds
 	// in memory (MemSize), or the length of the body it was decoded from
 	// when that is more.
-	Size       int
+	Size int
 	// FetchedAt is when the request that got the answer began: an event
 	// purges entries fetched before it (internal/purge), and a request begun
 	// before the change may have got the old answer.

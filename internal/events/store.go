@@ -42,10 +42,10 @@ type Store struct {
 	timeout time.Duration
 	maxAge  time.Duration
 	now     func() time.Time
-	mu     sync.Mutex
-	seen   map[string]time.Time // without Redis: event id → when it expires
-	syncs  uint64               // (re)loads of the cut-offs from Redis; under mu
-	synced chan struct{}        // closed at the next (re)load; under mu
+	mu      sync.Mutex
+	seen    map[string]time.Time // without Redis: event id → when it expires
+	syncs   uint64               // (re)loads of the cut-offs from Redis; under mu
+	synced  chan struct{}        // closed at the next (re)load; under mu
 }
 
 // Synced returns how many times the cut-offs were (re)loaded from Redis,

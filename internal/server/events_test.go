@@ -138,7 +138,7 @@ func TestEventsPurgeWhatChangedOnEveryReplica(t *testing.T) {
 			calls: 4,
 		},
 		{
-			name: "organization.member.added",
+			name:   "organization.member.added",
 			change: func() (upstreamsim.Delivery, error) { return sim.AddMember(ctx, org, joiner) },
 			checks: []check{
 				{eventQuery{qOrganization, map[string]any{"id": org}}, `"id":"` + joiner},
@@ -147,7 +147,7 @@ func TestEventsPurgeWhatChangedOnEveryReplica(t *testing.T) {
 			calls: 2, // the members page, the joiner's organizations
 		},
 		{
-			name: "organization.member.deleted",
+			name:   "organization.member.deleted",
 			change: func() (upstreamsim.Delivery, error) { return sim.RemoveMember(ctx, org, joiner) },
 			checks: []check{
 				{eventQuery{qOrganization, map[string]any{"id": org}}, `!"id":"` + joiner},
@@ -173,7 +173,7 @@ func TestEventsPurgeWhatChangedOnEveryReplica(t *testing.T) {
 			calls:  1,
 		},
 		{
-			name: "organization.connection.removed",
+			name:   "organization.connection.removed",
 			change: func() (upstreamsim.Delivery, error) { return sim.RemoveConnection(ctx, org, conn) },
 			checks: []check{{eventQuery{qOrganization, map[string]any{"id": org}}, `!"id":"` + conn}},
 			calls:  1,
@@ -201,7 +201,7 @@ func TestEventsPurgeWhatChangedOnEveryReplica(t *testing.T) {
 			calls: 3, // the name (a remembered 404), the list page, the count
 		},
 		{
-			name: "organization.deleted",
+			name:   "organization.deleted",
 			change: func() (upstreamsim.Delivery, error) { return sim.DeleteOrganization(ctx, doomed) },
 			checks: []check{
 				{eventQuery{qOrganization, map[string]any{"id": doomed}}, `"organization":null`},
@@ -210,7 +210,7 @@ func TestEventsPurgeWhatChangedOnEveryReplica(t *testing.T) {
 			calls: 3, // the organization (404), the list page, the count
 		},
 		{
-			name: "user.deleted",
+			name:   "user.deleted",
 			change: func() (upstreamsim.Delivery, error) { return sim.DeleteUser(ctx, member) },
 			checks: []check{
 				{eventQuery{qUser, map[string]any{"id": member}}, `{"user":null}`},
