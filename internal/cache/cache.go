@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -283,7 +284,7 @@ func (c *Cache) Local(key string) *Entry {
 	}
 	if e, ok := c.local.GetIfPresent(key); ok && e.StateAt(c.now()) != Expired {
 		if e.Purged(c.cfg.Purges) {
-			c.local.Invalidate(key)
+			c.local.Invalidate(strings.Clone(key)) // key may be a view of its caller's buffer
 			c.purged("local")
 			return nil
 		}
