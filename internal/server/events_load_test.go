@@ -23,9 +23,10 @@ import (
 // change on the next query and that both answered every request, and logs
 // the upstream calls per minute of each. The run lasts
 // ORGRAPH_EVENTS_LOAD_DURATION (default 3s, which shows little of a 60s
-// TTL; the README's figures come from a 3m run):
+// TTL; the README's figures come from 3m runs) and the data changes every
+// ORGRAPH_EVENTS_LOAD_CHANGE_EVERY (default 500ms):
 //
-//	ORGRAPH_EVENTS_LOAD_DURATION=3m go test -v -run TestEventStreamLoadFigures ./internal/server
+//	ORGRAPH_EVENTS_LOAD_DURATION=3m ORGRAPH_EVENTS_LOAD_CHANGE_EVERY=5s go test -v -run TestEventStreamLoadFigures ./internal/server
 func TestEventStreamLoadFigures(t *testing.T) {
 	duration := 3 * time.Second
 	if v := os.Getenv("ORGRAPH_EVENTS_LOAD_DURATION"); v != "" {
@@ -34,6 +35,14 @@ func TestEventStreamLoadFigures(t *testing.T) {
 			t.Fatalf("ORGRAPH_EVENTS_LOAD_DURATION: want a positive Go duration")
 		}
 		duration = d
+	}
+	every := 500 * time.Millisecond
+	if v := os.Getenv("ORGRAPH_EVENTS_LOAD_CHANGE_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("ORGRAPH_EVENTS_LOAD_CHANGE_EVERY: want a positive Go duration")
+		}
+		every = d
 	}
 	data := upstreamsim.Config{Organizations: 120, Users: 60, MembershipsPerUser: 3, ConnectionsPerOrg: 2,
 		Partitions: 6, GroupsPerPartition: 2, MembersPerGroup: 3}
@@ -69,12 +78,13 @@ func TestEventStreamLoadFigures(t *testing.T) {
 				Rate: 20, MaxInFlight: 20, Duration: duration, Timeout: 10 * time.Second})
 		}()
 	}
-	// The data changes twice a second in both simulators, the same way:
+	// The data changes every ORGRAPH_EVENTS_LOAD_CHANGE_EVERY (default
+	// twice a second) in both simulators, the same way:
 	// an organization of the listed page renamed, a user's name changed.
 	changes := make(chan struct{})
 	go func() {
 		defer close(changes)
-		tick := time.NewTicker(500 * time.Millisecond)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {
