@@ -191,7 +191,8 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); g.Events.Run(ctx) }()
-		g.closers = append(g.closers, func() { stop(); <-done })
+		// First at shutdown: the subscription ends before Redis is closed.
+		g.closers = append([]func(){func() { stop(); <-done }}, g.closers...)
 		webhook = &events.Handler{Auth: events.Auth{Method: cfg.Events.Auth, Secret: cfg.Events.Secret, Header: cfg.Events.Header},
 			Store: g.Events, Metrics: m, Logger: log}
 		log.Info("Auth0 Event Streams: deliveries accepted at "+events.Path, slog.String("auth", cfg.Events.Auth),
