@@ -389,6 +389,26 @@ func TestEventDeliveries(t *testing.T) {
 			}
 		})
 	}
+	// The metrics count each delivery by outcome, and the entries purged:
+	// on each replica the stored response and the in-process members page,
+	// once; the first replica also finds the old page in Redis, the second
+	// reads the one the first wrote after the event.
+	for i, want := range []map[string]string{
+		{`orgraph_events_total{outcome="applied"}`: "2", `orgraph_events_total{outcome="refused"}`: "6",
+			`orgraph_events_total{outcome="ignored"}`: "1", `orgraph_events_total{outcome="duplicate"}`: "0"},
+		{`orgraph_events_total{outcome="applied"}`: "0", `orgraph_events_total{outcome="refused"}`: "1",
+			`orgraph_events_total{outcome="duplicate"}`: "1"},
+	} {
+		want[`orgraph_cache_entries_purged_total{tier="local"}`] = "1"
+		want[`orgraph_cache_entries_purged_total{tier="response"}`] = "1"
+		want[`orgraph_cache_entries_purged_total{tier="redis"}`] = map[int]string{0: "1", 1: "0"}[i]
+		_, metrics := testutil.Get(t, gws[i].URL+"/metrics")
+		for series, n := range want {
+			if !strings.Contains(metrics, "\n"+series+" "+n+"\n") {
+				t.Errorf("replica %d: want %s %s", i, series, n)
+			}
+		}
+	}
 	// The access log has a line per delivery, without the secret.
 	for _, gw := range gws {
 		logs := gw.Logs.String()
