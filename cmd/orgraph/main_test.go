@@ -182,3 +182,49 @@ func demoExampleQuery(t *testing.T, graphqlURL string) string {
 	}
 	return cfg.DefaultQuery
 }
+
+// TestDemoShowsAChangeAtOnce: in the demo, a change made through the
+// simulator's API (on the gateway's own port) is delivered to the demo's
+// webhook as an Auth0 event, and the next query shows it, although the
+// answer before it was cached.
+func TestDemoShowsAChangeAtOnce(t *testing.T) {
+	logs := &testutil.SyncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, testutil.MapLookup(map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"}), io.Discard, logs)
+	}()
+	url := waitForListening(t, logs)
+	base := strings.TrimSuffix(url, "/graphql")
+	query := func() string {
+		body, _ := json.Marshal(map[string]string{"query": `{ organization(id: "org_Hg7bQ2mN4pLk9TzA") { displayName } }`})
+		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := query(); !strings.Contains(got, "Hogwarts School") {
+		t.Fatalf("before: %s", got)
+	}
+	req, _ := http.NewRequest(http.MethodPatch, base+"/_sim/organizations/org_Hg7bQ2mN4pLk9TzA", strings.NewReader(`{"display_name":"Hogwarts, renamed"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"status":200`) {
+		t.Fatalf("change: %d %s", resp.StatusCode, b)
+	}
+	if got := query(); !strings.Contains(got, "Hogwarts, renamed") {
+		t.Fatalf("after the change: %s", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

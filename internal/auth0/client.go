@@ -135,6 +135,7 @@ func New(baseURL string, http *upstream.Client) *Client {
 			return append(c.appendPath(dst, "/users/", id, "?"), userFieldsQuery...), nil
 		},
 		decodeJSON[User], nil)
+	c.setTags()
 	return c
 }
 
@@ -200,7 +201,7 @@ func (c *Client) alsoByName(o *Organization, body []byte) []upstream.Related {
 	if o.Name == "" {
 		return nil
 	}
-	return []upstream.Related{{URL: c.organizationByNameURL(o.Name), Value: o, Body: body}}
+	return []upstream.Related{{URL: c.organizationByNameURL(o.Name), Value: o, Body: body, Tags: relatedTags(o, true)}}
 }
 
 // alsoByID: an organization fetched by name is cached by id too.
@@ -208,7 +209,7 @@ func (c *Client) alsoByID(o *Organization, body []byte) []upstream.Related {
 	if o.ID == "" {
 		return nil
 	}
-	return []upstream.Related{{URL: c.organizationURL(o.ID), Value: o, Body: body}}
+	return []upstream.Related{{URL: c.organizationURL(o.ID), Value: o, Body: body, Tags: relatedTags(o, false)}}
 }
 
 // relatedOrganizations lists the by-id and by-name entries that the
@@ -225,10 +226,10 @@ func (c *Client) relatedOrganizations(orgs []Organization) []upstream.Related {
 			continue
 		}
 		if o.ID != "" {
-			out = append(out, upstream.Related{URL: c.organizationURL(o.ID), Value: o, Body: body})
+			out = append(out, upstream.Related{URL: c.organizationURL(o.ID), Value: o, Body: body, Tags: relatedTags(o, false)})
 		}
 		if o.Name != "" {
-			out = append(out, upstream.Related{URL: c.organizationByNameURL(o.Name), Value: o, Body: body})
+			out = append(out, upstream.Related{URL: c.organizationByNameURL(o.Name), Value: o, Body: body, Tags: relatedTags(o, true)})
 		}
 	}
 	return out

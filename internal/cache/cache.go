@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ import (
 	"github.com/maypok86/otter/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/orgraph/orgraph/internal/purge"
 	"github.com/orgraph/orgraph/internal/redisconn"
 )
 
@@ -51,10 +53,36 @@ type Entry struct {
 	// Size is the entry's weight in the in-process tier: what Value holds
 	// in memory (MemSize), or the length of the body it was decoded from
 	// when that is more.
-	Size       int
+	Size int
+	// FetchedAt is when the request that got the answer began: an event
+	// purges entries fetched before it (internal/purge), and a request begun
+	// before the change may have got the old answer.
 	FetchedAt  time.Time
 	FreshUntil time.Time
 	StaleUntil time.Time
+	// Tags name what the entry was built from (internal/purge), set by the
+	// route that decoded it; events purge by them.
+	Tags []string
+	// checked is the purge table's generation at which the entry was last
+	// found unpurged, so a hit looks its tags up only after an event.
+	checked atomic.Uint64
+}
+
+// Purged reports whether an event purged e (p may be nil: no events).
+// The entry remembers a negative answer until the table changes.
+func (e *Entry) Purged(p *purge.Table) bool {
+	if p == nil || len(e.Tags) == 0 {
+		return false
+	}
+	g := p.Gen() // before the look-up: an event applied meanwhile changes it
+	if e.checked.Load() == g && g != 0 {
+		return false
+	}
+	if p.Purged(e.Tags, e.FetchedAt) {
+		return true
+	}
+	e.checked.Store(g)
+	return false
 }
 
 // State is what an entry may be used for at a given time.
@@ -114,6 +142,12 @@ type Config struct {
 	RedisTimeout time.Duration
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// Purges, when set, is what events purged: an entry it purged is a miss
+	// in both tiers (nil: no event stream, nothing is ever purged).
+	Purges *purge.Table
+	// OnPurged, when set, counts entries found purged, by tier
+	// ("local", "redis").
+	OnPurged func(tier string)
 }
 
 // DefaultLocalBytes bounds the in-process tier when Config.LocalBytes is 0.
@@ -198,17 +232,27 @@ func (c *Cache) Key(service, scope, rawURL string) string {
 	return c.cfg.Prefix + KeyVersion + ":" + service + ":" + scope + ":" + rawURL
 }
 
-// NewEntry builds the entry of an answer fetched now: fresh for TTL (a 404
+// NewEntry builds the entry of an answer fetched now: NewEntryAt for a
+// request that began now.
+func (c *Cache) NewEntry(status int, value any, size int) *Entry {
+	return c.NewEntryAt(status, value, size, time.Time{})
+}
+
+// NewEntryAt builds the entry of an answer fetched now by a request that
+// began at began (the zero time: now), which is its FetchedAt: fresh for TTL (a 404
 // for NotFoundTTL) with ±10% jitter so keys written together do not all
 // expire together, then stale for StaleTTL (404s are never served stale).
 // size is the length of the body value was decoded from.
-func (c *Cache) NewEntry(status int, value any, size int) *Entry {
+func (c *Cache) NewEntryAt(status int, value any, size int, began time.Time) *Entry {
 	if c == nil { // no cache at all: the entry only carries the value
 		now := time.Now()
 		return &Entry{Status: status, Value: value, Size: size, FetchedAt: now, FreshUntil: now, StaleUntil: now}
 	}
 	now := c.now()
-	e := &Entry{Status: status, Value: value, Size: size, FetchedAt: now}
+	if began.IsZero() || began.After(now) {
+		began = now
+	}
+	e := &Entry{Status: status, Value: value, Size: size, FetchedAt: began}
 	if status == 404 {
 		e.FreshUntil = now.Add(jitter(c.cfg.NotFoundTTL))
 		e.StaleUntil = e.FreshUntil
@@ -240,9 +284,39 @@ func (c *Cache) Local(key string) *Entry {
 		return nil
 	}
 	if e, ok := c.local.GetIfPresent(key); ok && e.StateAt(c.now()) != Expired {
+		if e.Purged(c.cfg.Purges) {
+			c.local.Invalidate(strings.Clone(key)) // key may be a view of its caller's buffer
+			c.purged("local")
+			return nil
+		}
 		return e
 	}
 	return nil
+}
+
+// Purges is the table of what events purged; nil without an event stream.
+func (c *Cache) Purges() *purge.Table {
+	if c == nil {
+		return nil
+	}
+	return c.cfg.Purges
+}
+
+// purged counts an entry found purged in tier.
+func (c *Cache) purged(tier string) {
+	if c.cfg.OnPurged != nil {
+		c.cfg.OnPurged(tier)
+	}
+}
+
+// PurgedRemote tells whether an entry read from Redis (and decoded, so its
+// tags are known) was purged, counting it when it was.
+func (c *Cache) PurgedRemote(e *Entry) bool {
+	if c == nil || !e.Purged(c.cfg.Purges) {
+		return false
+	}
+	c.purged("redis")
+	return true
 }
 
 // SetLocal keeps a decoded entry in the in-process tier.

@@ -110,6 +110,20 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string
+
+	// Events configures the Auth0 Event Streams webhook (POST
+	// /events/auth0); it is on when Events.Secret is set
+	// (AUTH0_EVENTS_SECRET), and in the demo, whose simulator delivers to
+	// it with a secret made at start-up.
+	Events Events
+}
+
+// Events holds the Auth0 Event Streams webhook's settings.
+type Events struct {
+	Enabled bool
+	Auth    string // AUTH0_EVENTS_AUTH: bearer, basic or header
+	Secret  string // AUTH0_EVENTS_SECRET
+	Header  string // AUTH0_EVENTS_HEADER, for header
 }
 
 // Auth0 holds the Management API settings.
@@ -315,12 +329,54 @@ func Load(lookup Lookup) (Config, error) {
 	c.Introspection = r.boolean("INTROSPECTION", c.Demo)
 	c.MetricsOperationNames = r.intRange("METRICS_OPERATION_NAMES", metrics.DefaultOperationNames, 1, 10000)
 
+	c.Events.Auth = r.str("AUTH0_EVENTS_AUTH", "bearer")
+	c.Events.Secret = r.str("AUTH0_EVENTS_SECRET", "")
+	c.Events.Header = r.str("AUTH0_EVENTS_HEADER", "")
+	switch c.Events.Auth {
+	case "bearer", "basic":
+		if r.isSet("AUTH0_EVENTS_HEADER") {
+			r.fail("AUTH0_EVENTS_HEADER", "is only for AUTH0_EVENTS_AUTH=header")
+		}
+	case "header":
+		if !httpToken(c.Events.Header) || strings.EqualFold(c.Events.Header, "Authorization") {
+			r.fail("AUTH0_EVENTS_HEADER", "must be an HTTP header name other than Authorization with AUTH0_EVENTS_AUTH=header")
+		}
+	default:
+		r.fail("AUTH0_EVENTS_AUTH", "must be bearer, basic or header")
+	}
+	c.Events.Enabled = c.Events.Secret != ""
+	switch {
+	case (r.isSet("AUTH0_EVENTS_AUTH") || r.isSet("AUTH0_EVENTS_HEADER")) && !c.Events.Enabled:
+		// The endpoint is asked for: it must not run without a secret.
+		r.fail("AUTH0_EVENTS_SECRET", "must be set when AUTH0_EVENTS_AUTH or AUTH0_EVENTS_HEADER is (the webhook never runs without one)")
+	case r.isSet("AUTH0_EVENTS_SECRET") && c.Events.Secret == "":
+		r.fail("AUTH0_EVENTS_SECRET", "must not be empty")
+	case c.Events.Enabled && len(c.Events.Secret) < 16:
+		r.fail("AUTH0_EVENTS_SECRET", "must be at least 16 characters")
+	case c.Events.Enabled && c.Events.Auth == "basic" && !strings.Contains(c.Events.Secret, ":"):
+		r.fail("AUTH0_EVENTS_SECRET", "must be user:password with AUTH0_EVENTS_AUTH=basic")
+	}
+
 	c.LogLevel = r.level("LOG_LEVEL")
 	c.LogFormat = r.str("LOG_FORMAT", "json")
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		r.fail("LOG_FORMAT", "must be json or text")
 	}
 	return c, errors.Join(r.errs...)
+}
+
+// httpToken reports whether s is an HTTP header name (RFC 9110 token).
+func httpToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // absoluteURL reports whether s is an http(s) URL with a host.

@@ -297,3 +297,49 @@ func TestAllProblemsReportedAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestEventSettings: the webhook is on when a secret is set, and never
+// without one; a wrong setting stops start-up naming the variable, never
+// the secret.
+func TestEventSettings(t *testing.T) {
+	const secret = "a-long-enough-secret-value"
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		enabled bool
+		method  string
+		bad     string // the variable the error names; "" for none
+	}{
+		{"off by default", map[string]string{}, false, "bearer", ""},
+		{"a secret turns it on", map[string]string{"AUTH0_EVENTS_SECRET": secret}, true, "bearer", ""},
+		{"basic", map[string]string{"AUTH0_EVENTS_AUTH": "basic", "AUTH0_EVENTS_SECRET": "user:" + secret}, true, "basic", ""},
+		{"a custom header", map[string]string{"AUTH0_EVENTS_AUTH": "header", "AUTH0_EVENTS_HEADER": "X-Orgraph-Events", "AUTH0_EVENTS_SECRET": secret}, true, "header", ""},
+		{"a method without a secret", map[string]string{"AUTH0_EVENTS_AUTH": "bearer"}, false, "", "AUTH0_EVENTS_SECRET"},
+		{"an empty secret", map[string]string{"AUTH0_EVENTS_AUTH": "bearer", "AUTH0_EVENTS_SECRET": ""}, false, "", "AUTH0_EVENTS_SECRET"},
+		{"a short secret", map[string]string{"AUTH0_EVENTS_SECRET": "short-secret"}, false, "", "AUTH0_EVENTS_SECRET"},
+		{"basic without user:password", map[string]string{"AUTH0_EVENTS_AUTH": "basic", "AUTH0_EVENTS_SECRET": secret}, false, "", "AUTH0_EVENTS_SECRET"},
+		{"an unknown method", map[string]string{"AUTH0_EVENTS_AUTH": "hmac", "AUTH0_EVENTS_SECRET": secret}, false, "", "AUTH0_EVENTS_AUTH"},
+		{"header without a name", map[string]string{"AUTH0_EVENTS_AUTH": "header", "AUTH0_EVENTS_SECRET": secret}, false, "", "AUTH0_EVENTS_HEADER"},
+		{"header named Authorization", map[string]string{"AUTH0_EVENTS_AUTH": "header", "AUTH0_EVENTS_HEADER": "authorization", "AUTH0_EVENTS_SECRET": secret}, false, "", "AUTH0_EVENTS_HEADER"},
+		{"a header name for bearer", map[string]string{"AUTH0_EVENTS_HEADER": "X-Events", "AUTH0_EVENTS_SECRET": secret}, false, "", "AUTH0_EVENTS_HEADER"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(lookup(tc.env))
+			if tc.bad != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.bad+":") {
+					t.Fatalf("want an error naming %s, got %v", tc.bad, err)
+				}
+				if v := tc.env["AUTH0_EVENTS_SECRET"]; v != "" && strings.Contains(err.Error(), v) {
+					t.Fatalf("the error shows the secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Events.Enabled != tc.enabled || c.Events.Auth != tc.method {
+				t.Fatalf("events %+v, want enabled %v method %s", c.Events, tc.enabled, tc.method)
+			}
+		})
+	}
+}

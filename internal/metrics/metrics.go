@@ -43,6 +43,8 @@ type Metrics struct {
 	// responseHits is responses{outcome="hit"}.
 	responseHits prometheus.Counter
 	rlRemaining  *prometheus.GaugeVec
+	events       *prometheus.CounterVec
+	purged       *prometheus.CounterVec
 
 	names operationNames
 }
@@ -117,11 +119,32 @@ func New(o Options) *Metrics {
 			Help: "X-RateLimit-Remaining of the latest response from each upstream.",
 		}, []string{"upstream"}),
 	}
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgraph_events_total",
+		Help: "Auth0 Event Streams deliveries by outcome (applied, duplicate: an id already applied, ignored: a type the gateway does not act on, refused: unauthorized, too large or malformed, failed: not recorded, retried by Auth0). Their sum is the deliveries received.",
+	}, []string{"outcome"})
+	m.purged = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgraph_cache_entries_purged_total",
+		Help: "Cached entries an event purged, counted when they are next read and refused, by tier (local: in-process data cache, redis, response: the whole-response cache).",
+	}, []string{"tier"})
+	for _, o := range []string{"applied", "duplicate", "ignored", "refused", "failed"} {
+		m.events.WithLabelValues(o)
+	}
+	for _, t := range []string{"local", "redis", "response"} {
+		m.purged.WithLabelValues(t)
+	}
 	m.responseHits = m.responses.WithLabelValues("hit")
+	m.reg.MustRegister(m.events, m.purged)
 	m.reg.MustRegister(m.operations, m.opDuration, m.upRequests, m.upDuration, m.cache, m.decodes, m.responses, m.rlRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// Event counts one Auth0 Event Streams delivery by outcome.
+func (m *Metrics) Event(outcome string) { m.events.WithLabelValues(outcome).Inc() }
+
+// EntryPurged counts one cached entry an event purged, by tier.
+func (m *Metrics) EntryPurged(tier string) { m.purged.WithLabelValues(tier).Inc() }
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -14,9 +14,12 @@
 package respcache
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
+
+	"github.com/orgraph/orgraph/internal/purge"
 )
 
 // Entry is one stored response.
@@ -29,6 +32,29 @@ type Entry struct {
 	// Count, when set, counts one answer of the operation in the metrics;
 	// resolved when the entry is stored, so a hit looks no label up.
 	Count func(d time.Duration)
+	// Tags are what the response was built from, each with the earliest
+	// fetch time of the upstream entries of that tag it used: an event
+	// that purges one of them purges the response (internal/purge).
+	Tags []purge.Stamp
+
+	checked atomic.Uint64 // the purge generation at which it was last found unpurged
+}
+
+// Purged reports whether an event purged what e was built from (p nil: no
+// events). The entry remembers a negative answer until the table changes.
+func (e *Entry) Purged(p *purge.Table) bool {
+	if p == nil || len(e.Tags) == 0 {
+		return false
+	}
+	g := p.Gen()
+	if g != 0 && e.checked.Load() == g {
+		return false
+	}
+	if p.PurgedStamps(e.Tags) {
+		return true
+	}
+	e.checked.Store(g)
+	return false
 }
 
 // entryOverhead is what an entry weighs beyond its key and body.
@@ -49,7 +75,11 @@ func New(maxBytes int64, now func() time.Time) (*Cache, error) {
 	lru, err := otter.New(&otter.Options[string, *Entry]{
 		MaximumWeight: uint64(maxBytes),
 		Weigher: func(key string, e *Entry) uint32 {
-			return uint32(min(int64(len(key)+len(e.Body)+len(e.Operation)+entryOverhead), 1<<31))
+			w := int64(len(key) + len(e.Body) + len(e.Operation) + entryOverhead)
+			for _, t := range e.Tags {
+				w += int64(len(t.Tag)) + 24
+			}
+			return uint32(min(w, 1<<31))
 		},
 		// Entries leave when they expire, not only when room is needed.
 		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *Entry]) time.Duration {
@@ -74,6 +104,13 @@ func (c *Cache) Get(key string) *Entry {
 		return nil
 	}
 	return e
+}
+
+// Delete drops the entry under key (one an event purged).
+func (c *Cache) Delete(key string) {
+	if c != nil {
+		c.lru.Invalidate(key)
+	}
 }
 
 // Set stores e under key, unless it has already expired.

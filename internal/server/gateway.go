@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,10 +20,12 @@ import (
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/cache"
 	"github.com/orgraph/orgraph/internal/config"
+	"github.com/orgraph/orgraph/internal/events"
 	"github.com/orgraph/orgraph/internal/identity"
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
+	"github.com/orgraph/orgraph/internal/purge"
 	"github.com/orgraph/orgraph/internal/ratelimit"
 	"github.com/orgraph/orgraph/internal/redisconn"
 	"github.com/orgraph/orgraph/internal/respcache"
@@ -70,9 +74,17 @@ type Gateway struct {
 	Handler http.Handler
 	Config  config.Config
 
+	// Events is the Auth0 Event Streams store (nil: no stream configured):
+	// tests wait on its Synced.
+	Events *events.Store
+
 	log     *slog.Logger
 	httpSrv *http.Server
 	closers []func()
+	// sim is the demo's simulator, which delivers its events to this
+	// gateway once Serve knows where it listens.
+	sim        *upstreamsim.Simulator
+	simWebhook events.Auth
 }
 
 // New builds the gateway for cfg. In demo mode it starts the upstream
@@ -81,11 +93,18 @@ type Gateway struct {
 func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{Config: cfg, log: log}
 	if cfg.Demo {
-		base, stop, err := startSimulator()
+		sim, base, stop, err := startSimulator()
 		if err != nil {
 			return nil, err
 		}
 		g.closers = append(g.closers, stop)
+		g.sim = sim
+		if !cfg.Events.Enabled {
+			// The demo's simulator delivers its events to the demo's own
+			// webhook, with a secret made here.
+			cfg.Events = config.Events{Enabled: true, Auth: events.AuthBearer, Secret: randomSecret()}
+		}
+		g.simWebhook = events.Auth{Method: cfg.Events.Auth, Secret: cfg.Events.Secret, Header: cfg.Events.Header}
 		cfg.Auth0.BaseURL = base
 		cfg.Identity.BaseURL = base + "/" + identity.Placeholder + "/identity_"
 		log.Warn("demo mode: serving simulated upstreams with built-in data; caller authentication is off", slog.String("upstream", base))
@@ -111,10 +130,19 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		}
 		g.closers = append(g.closers, func() { _ = rdb.Close() })
 	}
+	m := metrics.New(metrics.Options{OperationNames: cfg.MetricsOperationNames})
+	var purges *purge.Table
+	// The longest an entry can be served: CACHE_TTL with its jitter, then
+	// stale; a cut-off older than that can purge nothing.
+	maxAge := cfg.CacheTTL*11/10 + cfg.CacheStaleTTL + events.Margin
+	if cfg.Events.Enabled && cfg.CacheTTL > 0 {
+		purges = purge.New(maxAge, nil)
+	}
 	responses, err := cache.New(cache.Config{
 		Redis: rdb, Prefix: cfg.RedisKeyPrefix,
 		TTL: cfg.CacheTTL, StaleTTL: cfg.CacheStaleTTL, NotFoundTTL: cfg.CacheNotFoundTTL,
 		LocalBytes: cfg.CacheLocalBytes, Logger: log,
+		Purges: purges, OnPurged: m.EntryPurged,
 	})
 	if err != nil {
 		_ = g.Shutdown(context.Background())
@@ -139,7 +167,6 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Prefix:   cfg.RedisKeyPrefix,
 		Logger:   log,
 	})
-	m := metrics.New(metrics.Options{OperationNames: cfg.MetricsOperationNames})
 	m.WatchGovernor(governor)
 	if rdb != nil {
 		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() })
@@ -167,6 +194,20 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		}
 		log.Info("caller auth: bearer JWTs required", slog.String("issuer", cfg.AuthIssuer), slog.String("audience", cfg.AuthAudience))
 	}
+	var webhook http.Handler
+	if cfg.Events.Enabled {
+		g.Events = events.NewStore(events.StoreConfig{Redis: rdb, Prefix: cfg.RedisKeyPrefix, Table: purges,
+			Logger: log, MaxAge: maxAge})
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); g.Events.Run(ctx) }()
+		// First at shutdown: the subscription ends before Redis is closed.
+		g.closers = append([]func(){func() { stop(); <-done }}, g.closers...)
+		webhook = &events.Handler{Auth: events.Auth{Method: cfg.Events.Auth, Secret: cfg.Events.Secret, Header: cfg.Events.Header},
+			Store: g.Events, Metrics: m, Logger: log}
+		log.Info("Auth0 Event Streams: deliveries accepted at "+events.Path, slog.String("auth", cfg.Events.Auth),
+			slog.Bool("purging", purges != nil))
+	}
 	g.Config = cfg
 	g.Handler = NewHandler(HandlerOptions{
 		Upstreams:               up,
@@ -189,6 +230,9 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		CoalesceResponses:       cfg.ResponseCoalescing,
 		Federation:              cfg.Federation,
 		AllowList:               allowList(cfg),
+		Purges:                  purges,
+		Events:                  webhook,
+		Simulator:               simHandler(g.sim),
 	})
 	return g, nil
 }
@@ -269,18 +313,38 @@ func tokenSource(service, token, id, secret, tokenURL string, scopes []string, p
 	return nil
 }
 
-func startSimulator() (string, func(), error) {
+func startSimulator() (*upstreamsim.Simulator, string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, fmt.Errorf("demo: start the upstream simulator: %w", err)
+		return nil, "", nil, fmt.Errorf("demo: start the upstream simulator: %w", err)
 	}
-	srv := &http.Server{Handler: upstreamsim.New(demoSimulator).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	sim := upstreamsim.New(demoSimulator)
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+	return sim, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-// Serve serves on ln until Shutdown.
+// simHandler is the demo simulator's handler, nil outside the demo.
+func simHandler(sim *upstreamsim.Simulator) http.Handler {
+	if sim == nil {
+		return nil
+	}
+	return sim.Handler()
+}
+
+// randomSecret is the demo's webhook secret: 32 random bytes, hex.
+func randomSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Serve serves on ln until Shutdown. In the demo, the simulator delivers its
+// events to ln from now on.
 func (g *Gateway) Serve(ln net.Listener) error {
+	if g.sim != nil {
+		g.sim.SetWebhook("http://"+ln.Addr().String()+events.Path, g.simWebhook.Apply)
+	}
 	g.httpSrv = &http.Server{
 		Handler:           g.Handler,
 		ReadHeaderTimeout: 10 * time.Second,

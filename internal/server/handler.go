@@ -23,11 +23,13 @@ import (
 	"github.com/orgraph/orgraph/graph"
 	"github.com/orgraph/orgraph/internal/apperr"
 	"github.com/orgraph/orgraph/internal/auth"
+	"github.com/orgraph/orgraph/internal/events"
 	"github.com/orgraph/orgraph/internal/ide"
 	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
+	"github.com/orgraph/orgraph/internal/purge"
 	"github.com/orgraph/orgraph/internal/respcache"
 	"github.com/orgraph/orgraph/internal/tracing"
 	"github.com/orgraph/orgraph/internal/upstream"
@@ -107,6 +109,16 @@ type HandlerOptions struct {
 	// Federation serves the subgraph fields _service and _entities
 	// (FEDERATION=true); without it the schema is the public one.
 	Federation bool
+	// Purges, when set (an event stream is configured), is what Auth0
+	// events purged: the response cache tags what it stores with it.
+	Purges *purge.Table
+	// Events, when set, is the Auth0 Event Streams webhook, served at
+	// events.Path.
+	Events http.Handler
+	// Simulator, in the demo, is the simulated upstreams' handler: its
+	// /_sim/ routes (change the data, read the counters) are served here
+	// too, so a person changes data on the port the IDE is on.
+	Simulator http.Handler
 }
 
 // Readiness is what /readyz reports: Err makes it 503; Degraded lists what
@@ -170,11 +182,19 @@ func NewHandler(o HandlerOptions) http.Handler {
 	var run http.Handler = operationScope(o.RequestTimeout, o.Upstreams, gql)
 	if o.ResponseCache != nil || o.CoalesceResponses {
 		run = &responseCache{cache: o.ResponseCache, ttl: o.ResponseCacheTTL, coalesce: o.CoalesceResponses,
-			running: map[string]*runningOperation{}, scopes: schemaScopes(schema.Schema()), m: o.Metrics, next: run}
+			running: map[string]*runningOperation{}, scopes: schemaScopes(schema.Schema()), m: o.Metrics, next: run,
+			purges: o.Purges}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", accessLog(o.Logger, cors(o.CORSOrigins, limitBody(MaxBodyBytes,
 		callerAuth(o, graphQLRequests(run))))))
+	if o.Simulator != nil {
+		mux.Handle("/_sim/", o.Simulator)
+	}
+	if o.Events != nil {
+		// Its own authorization (the stream's secret), not callers' JWTs.
+		mux.Handle(events.Path, o.Events)
+	}
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics.Handler()) // open, like the health endpoints
 	}

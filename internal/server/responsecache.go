@@ -15,6 +15,7 @@ import (
 
 	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/metrics"
+	"github.com/orgraph/orgraph/internal/purge"
 	"github.com/orgraph/orgraph/internal/respcache"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
@@ -50,6 +51,10 @@ type responseCache struct {
 	scopes   []string // the scopes the schema asks for, sorted
 	m        *metrics.Metrics
 	next     http.Handler
+	// purges, when set (an event stream is configured), is what events
+	// purged: a stored or shared response built from purged data is not
+	// served, and each executed request records what it was built from.
+	purges *purge.Table
 
 	mu      sync.Mutex
 	running map[string]*runningOperation // by key, while coalesce
@@ -80,7 +85,7 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var leading *runningOperation
 	if strings.Contains(r.Header.Get("Cache-Control"), "no-cache") {
 		outcome = responseBypass
-	} else if e := rc.cache.Get(unsafe.String(unsafe.SliceData(buf), len(buf))); e != nil {
+	} else if e := rc.cache.Get(unsafe.String(unsafe.SliceData(buf), len(buf))); e != nil && !rc.purged(e, buf) {
 		// The key is a view of buf: Get keeps nothing of it.
 		rc.serve(w, r, e, responseHit)
 		return
@@ -100,7 +105,7 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-ctx.Done():
 				return // the caller is gone; nobody reads an answer
 			}
-			if run.entry != nil {
+			if run.entry != nil && !run.entry.Purged(rc.purges) {
 				rc.serve(w, r, run.entry, responseShared)
 				return
 			}
@@ -109,6 +114,9 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rc.cache != nil {
 		rc.record(outcome)
+	}
+	if rc.purges != nil {
+		upstream.RequestFrom(ctx).TrackTags()
 	}
 	if r.Method == http.MethodPost {
 		r.Body = io.NopCloser(bytes.NewReader(buf[prefix:]))
@@ -145,6 +153,13 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rc.m != nil {
 		e.Count = rc.m.OperationCounter(info.operation, "ok")
 	}
+	if rc.purges != nil {
+		tags, ok := upstream.RequestFrom(ctx).Tags()
+		if !ok {
+			return // built from too much to say what: neither stored nor shared
+		}
+		e.Tags = tags
+	}
 	if rc.cache == nil {
 		return // shared with the waiting requests only
 	}
@@ -153,6 +168,19 @@ func (rc *responseCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.Expires = fresh
 	}
 	rc.cache.Set(string(buf), e)
+}
+
+// purged reports whether an event purged what e was built from, and then
+// drops it.
+func (rc *responseCache) purged(e *respcache.Entry, key []byte) bool {
+	if !e.Purged(rc.purges) {
+		return false
+	}
+	rc.cache.Delete(string(key))
+	if rc.m != nil {
+		rc.m.EntryPurged("response")
+	}
+	return true
 }
 
 // deferDirective in a request marks an operation that is likely to defer

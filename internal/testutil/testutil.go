@@ -64,6 +64,7 @@ type Gateway struct {
 	Config  config.Config
 	Logs    *SyncBuffer
 	Handler http.Handler // what URL serves, for benchmarks that skip the network
+	Server  *server.Gateway
 }
 
 // StartGateway builds the gateway from env exactly as main does (config.Load,
@@ -89,7 +90,7 @@ func StartGateway(t testing.TB, env map[string]string) *Gateway {
 		srv.Close()
 		_ = gw.Shutdown(context.Background())
 	})
-	return &Gateway{URL: srv.URL, Config: gw.Config, Logs: logs, Handler: gw.Handler}
+	return &Gateway{URL: srv.URL, Config: gw.Config, Logs: logs, Handler: gw.Handler, Server: gw}
 }
 
 // StartGatewayOnSimulator starts a simulator with cfg and a gateway pointed at it.

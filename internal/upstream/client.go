@@ -146,8 +146,9 @@ func (c *Client) join(ctx context.Context, d *decoder, rawURL, key string, w *wr
 			fctx, cancel = context.WithDeadline(fctx, deadline)
 			defer cancel()
 		}
+		began := c.now()
 		body, err := c.get(fctx, d.route, rawURL)
-		e, err := c.keep(fctx, d, key, body, err, w)
+		e, err := c.keep(fctx, d, key, rawURL, began, body, err, w)
 		w.release(c.Cache, c.Bodies, body)
 		if err == nil {
 			c.recent.put(f.key, e, c.now())
@@ -191,13 +192,16 @@ func (c *Client) wait(ctx context.Context, d *decoder, f *flight, rawURL, key st
 // keep decodes a fetched body once and caches the result, with the other
 // entries its value also answers (a route's related entries), in-process at
 // once and in Redis through w. A 404 becomes a cached not-found entry;
-// other errors, and bodies that do not decode, are never cached.
-func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, err error, w *writeBatch) (*cache.Entry, error) {
+// other errors, and bodies that do not decode, are never cached. began is
+// when the fetch began: the entries' FetchedAt, which events compare with
+// (an answer to a request sent before a change may hold the old data).
+func (c *Client) keep(ctx context.Context, d *decoder, key, rawURL string, began time.Time, body []byte, err error, w *writeBatch) (*cache.Entry, error) {
 	if err != nil {
 		if !IsNotFound(err) {
 			return nil, err
 		}
-		e := c.Cache.NewEntry(http.StatusNotFound, nil, 0)
+		e := c.Cache.NewEntryAt(http.StatusNotFound, nil, 0, began)
+		e.Tags = d.entryTags(rawURL, nil)
 		if key != "" {
 			c.Cache.SetLocal(key, e)
 			w.add(ctx, c.Cache, cache.Write{Key: key, Entry: e})
@@ -210,14 +214,15 @@ func (c *Client) keep(ctx context.Context, d *decoder, key string, body []byte, 
 		return nil, decodeError(c.Service, d.route, derr)
 	}
 	if key == "" {
-		return c.Cache.NewEntry(http.StatusOK, value, len(body)), nil
+		return c.Cache.NewEntryAt(http.StatusOK, value, len(body), began), nil
 	}
-	e := c.Cache.NewEntry(http.StatusOK, value, weight(value, len(body)))
+	e := c.Cache.NewEntryAt(http.StatusOK, value, weight(value, len(body)), began)
+	e.Tags = d.entryTags(rawURL, value)
 	c.Cache.SetLocal(key, e)
 	w.add(ctx, c.Cache, cache.Write{Key: key, Entry: e, Body: body})
 	for _, r := range related {
 		re := &cache.Entry{Status: http.StatusOK, Value: r.Value, Size: weight(r.Value, len(r.Body)),
-			FetchedAt: e.FetchedAt, FreshUntil: e.FreshUntil, StaleUntil: e.StaleUntil}
+			FetchedAt: e.FetchedAt, FreshUntil: e.FreshUntil, StaleUntil: e.StaleUntil, Tags: r.Tags}
 		rk := c.cacheKey(ctx, r.URL)
 		c.Cache.SetLocal(rk, re)
 		w.add(ctx, c.Cache, cache.Write{Key: rk, Entry: re, Body: r.Body})
@@ -251,9 +256,10 @@ func (c *Client) refresh(ctx context.Context, d *decoder, rawURL, key string) {
 			defer span.End()
 		}
 		_, _, _ = c.flight.Do(c.flightKey(bg, rawURL), func() (any, error) {
+			began := c.now()
 			body, err := c.get(bg, d.route, rawURL)
 			defer c.Bodies.Release(body)
-			return c.keep(bg, d, key, body, err, nil)
+			return c.keep(bg, d, key, rawURL, began, body, err, nil)
 		})
 	}()
 }

@@ -2,8 +2,12 @@ package upstream
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/orgraph/orgraph/internal/cache"
+	"github.com/orgraph/orgraph/internal/purge"
 )
 
 // Request is what one gateway request carries down to the upstream client,
@@ -27,6 +31,70 @@ type Request struct {
 	cacheHits  atomic.Int64 // fresh and stale cache answers
 	batches    atomic.Int64 // many-key lookups (GetMany calls)
 	freshUntil atomic.Int64 // unix nanos: the soonest FreshUntil of the entries used; 0: none yet
+
+	// What the entries used were built from, for the response cache to
+	// store with the answer so that events purge it: only when TrackTags
+	// asked for it (an event stream is configured).
+	trackTags bool
+	tagMu     sync.Mutex
+	tags      map[string]int64 // tag → earliest FetchedAt (unix nanos)
+	tagsOver  bool             // more than MaxRequestTags
+}
+
+// MaxRequestTags bounds the tags one request records: an answer built from
+// more is not stored by the response cache, so a huge query cannot make the
+// record grow without bound.
+const MaxRequestTags = 4096
+
+// TrackTags makes the request record the tags of the entries it uses.
+func (r *Request) TrackTags() {
+	if r != nil {
+		r.trackTags = true
+	}
+}
+
+// Tags returns the tags of the entries the request used, each with the
+// earliest fetch time, and false when there were more than MaxRequestTags
+// (or the request did not track them).
+func (r *Request) Tags() ([]purge.Stamp, bool) {
+	if r == nil || !r.trackTags {
+		return nil, false
+	}
+	r.tagMu.Lock()
+	defer r.tagMu.Unlock()
+	if r.tagsOver {
+		return nil, false
+	}
+	out := make([]purge.Stamp, 0, len(r.tags))
+	for t, at := range r.tags {
+		out = append(out, purge.Stamp{Tag: t, At: at})
+	}
+	return out, true
+}
+
+// usedTags records the tags of an entry that went into the answer.
+func (r *Request) usedTags(e *cache.Entry) {
+	if r == nil || !r.trackTags || len(e.Tags) == 0 {
+		return
+	}
+	at := e.FetchedAt.UnixNano()
+	r.tagMu.Lock()
+	defer r.tagMu.Unlock()
+	if r.tagsOver {
+		return
+	}
+	if r.tags == nil {
+		r.tags = make(map[string]int64, len(e.Tags))
+	}
+	for _, t := range e.Tags {
+		if cur, ok := r.tags[t]; !ok || at < cur {
+			if !ok && len(r.tags) >= MaxRequestTags {
+				r.tagsOver, r.tags = true, nil
+				return
+			}
+			r.tags[t] = at
+		}
+	}
 }
 
 // NewRequest returns the scope of a request that began at began.

@@ -48,6 +48,7 @@ type Related struct {
 	URL   string
 	Value any
 	Body  []byte
+	Tags  []string // what the entry is built from (internal/purge)
 }
 
 // decoder is a route's untyped side, for the client's flights and refreshes.
@@ -57,6 +58,17 @@ type decoder struct {
 	// when asked for them (only what is cached needs them).
 	decode func(body []byte, related bool) (any, []Related, error)
 	is     func(v any) bool // whether v has the route's value type
+	// tags names what an entry of the route was built from, by its URL
+	// and its value (nil for a 404); nil: the route has no tags.
+	tags func(rawURL string, v any) []string
+}
+
+// entryTags are the tags of an entry of d at rawURL holding v.
+func (d *decoder) entryTags(rawURL string, v any) []string {
+	if d.tags == nil {
+		return nil
+	}
+	return d.tags(rawURL, v)
 }
 
 // NewRoute returns the route named name (a template such as
@@ -83,6 +95,17 @@ func NewRoute[K comparable, V any](name string, url func(dst []byte, k K) ([]byt
 			return v, rel, nil
 		},
 		is: func(v any) bool { _, ok := v.(V); return ok },
+	}
+	return r
+}
+
+// WithTags gives the route's entries tags (internal/purge): what an entry
+// at a URL holding a value (the zero V for a remembered 404) was built
+// from, so that an event purges it. It returns r.
+func (r *Route[K, V]) WithTags(tags func(rawURL string, v V, found bool) []string) *Route[K, V] {
+	r.dec.tags = func(rawURL string, v any) []string {
+		tv, ok := v.(V)
+		return tags(rawURL, tv, ok && v != nil)
 	}
 	return r
 }
@@ -265,6 +288,7 @@ func (c *Client) many(ctx context.Context, d *decoder, ls []lookup) {
 			l.entry, l.err = c.wait(l.ctx, d, flights[j], l.url, l.key, w)
 			if l.entry != nil {
 				rq.used(l.entry.FreshUntil)
+				rq.usedTags(l.entry)
 			}
 		}
 	}
@@ -298,6 +322,12 @@ func (c *Client) remote(ctx context.Context, d *decoder, ls []lookup, misses []i
 			}
 			e.Value, e.Size = v, weight(v, len(s.Body))
 		}
+		e.Tags = d.entryTags(ls[i].url, e.Value)
+		if c.Cache.PurgedRemote(e) {
+			// An event changed what it was built from: fetched again.
+			rest = append(rest, i)
+			continue
+		}
 		c.Cache.SetLocal(ls[i].key, e)
 		c.hit(ctx, d, &ls[i], e, t)
 	}
@@ -310,6 +340,7 @@ func (c *Client) hit(ctx context.Context, d *decoder, l *lookup, e *cache.Entry,
 	rq := RequestFrom(ctx)
 	rq.countHit()
 	rq.used(e.FreshUntil)
+	rq.usedTags(e)
 	if e.StateAt(c.now()) == cache.Stale {
 		t.stale++
 		calls.CacheOutcome(l.ctx, "stale")

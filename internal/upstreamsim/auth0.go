@@ -89,7 +89,7 @@ func (s *Simulator) listOrganizations(w http.ResponseWriter, q url.Values) {
 		auth0BadQuery(w, err.Error())
 		return
 	}
-	orgs := s.ds.Organizations
+	orgs := s.Dataset().Organizations
 	if cp.active {
 		if sortField != "created_at" || desc {
 			// Cursors encode created_at, so only the natural order can be resumed.
@@ -151,7 +151,7 @@ func (s *Simulator) listOrganizations(w http.ResponseWriter, q url.Values) {
 }
 
 func (s *Simulator) getOrganization(w http.ResponseWriter, id string) {
-	o, ok := s.ds.OrganizationByID(id)
+	o, ok := s.Dataset().OrganizationByID(id)
 	if !ok {
 		writeRaw(w, http.StatusNotFound, bodyAuth0OrgNotFound)
 		return
@@ -177,7 +177,7 @@ func (s *Simulator) getOrganizationByName(w http.ResponseWriter, name string) {
 	if !checkPathLength(w, name, "name (name of the organization to retrieve)", 50) {
 		return
 	}
-	o, ok := s.ds.OrganizationByName(name)
+	o, ok := s.Dataset().OrganizationByName(name)
 	if !ok {
 		writeRaw(w, http.StatusNotFound, bodyAuth0OrgNotFound)
 		return
@@ -201,11 +201,11 @@ func (s *Simulator) listEnabledConnections(w http.ResponseWriter, q url.Values, 
 		auth0BadQuery(w, err.Error())
 		return
 	}
-	if _, ok := s.ds.orgByID[orgID]; !ok {
+	if _, ok := s.Dataset().orgByID[orgID]; !ok {
 		writeRaw(w, http.StatusNotFound, bodyAuth0OrgNotFound)
 		return
 	}
-	all := s.ds.Connections[orgID]
+	all := s.Dataset().Connections[orgID]
 	start, lo, end := off.window(len(all))
 	items := all[lo:end:end]
 	if items == nil {
@@ -224,16 +224,16 @@ func (s *Simulator) getEnabledConnection(w http.ResponseWriter, orgID, connID st
 		!checkPathLength(w, connID, "connectionId (Connection identifier.)", 50) {
 		return
 	}
-	if _, ok := s.ds.orgByID[orgID]; !ok {
+	if _, ok := s.Dataset().orgByID[orgID]; !ok {
 		writeRaw(w, http.StatusNotFound, bodyAuth0OrgNotFound)
 		return
 	}
-	i, ok := s.ds.connByID[orgID][connID]
+	i, ok := s.Dataset().connByID[orgID][connID]
 	if !ok {
 		writeRaw(w, http.StatusNotFound, bodyAuth0ConnectionNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.ds.Connections[orgID][i])
+	writeJSON(w, http.StatusOK, s.Dataset().Connections[orgID][i])
 }
 
 type memberItem struct {
@@ -274,11 +274,11 @@ func (s *Simulator) listMembers(w http.ResponseWriter, q url.Values, orgID strin
 		auth0InsufficientScope(w, []string{scopeMemberRoles})
 		return
 	}
-	if _, ok := s.ds.orgByID[orgID]; !ok {
+	if _, ok := s.Dataset().orgByID[orgID]; !ok {
 		writeRaw(w, http.StatusNotFound, bodyAuth0OrgNotFound)
 		return
 	}
-	ids := s.ds.Members[orgID]
+	ids := s.Dataset().Members[orgID]
 	if cp.active {
 		start := 0
 		if cp.from != "" {
@@ -293,7 +293,7 @@ func (s *Simulator) listMembers(w http.ResponseWriter, q url.Values, orgID strin
 		page := membersCheckpointPage{Members: s.memberItems(orgID, ids[start:end], fields)}
 		// Upstream quirk: every non-empty page has "next"; the end is a terminal empty page.
 		if end > start {
-			page.Next = encodeCursor(s.ds.memberSince[orgID][end-1], ids[end-1])
+			page.Next = encodeCursor(s.Dataset().memberSince[orgID][end-1], ids[end-1])
 		}
 		writeJSON(w, http.StatusOK, page)
 		return
@@ -314,7 +314,7 @@ func (s *Simulator) listMembers(w http.ResponseWriter, q url.Values, orgID strin
 // memberResume finds where a members cursor continues: after every membership at or before the
 // cursor's (timestamp, user id), so a cursor stays valid even if that member has left.
 func (s *Simulator) memberResume(orgID string, t time.Time, uid string) int {
-	since, ids := s.ds.memberSince[orgID], s.ds.Members[orgID]
+	since, ids := s.Dataset().memberSince[orgID], s.Dataset().Members[orgID]
 	return sort.Search(len(since), func(i int) bool {
 		return since[i].After(t) || (since[i].Equal(t) && ids[i] > uid)
 	})
@@ -322,9 +322,9 @@ func (s *Simulator) memberResume(orgID string, t time.Time, uid string) int {
 
 func (s *Simulator) memberItems(orgID string, ids []string, f memberFields) []memberItem {
 	items := make([]memberItem, 0, len(ids))
-	roles := s.ds.MemberRoles[orgID]
+	roles := s.Dataset().MemberRoles[orgID]
 	for _, uid := range ids {
-		u, _ := s.ds.UserByID(uid)
+		u, _ := s.Dataset().UserByID(uid)
 		var it memberItem
 		if f.userID {
 			it.UserID = u.UserID
@@ -356,11 +356,11 @@ func (s *Simulator) listUserOrganizations(w http.ResponseWriter, q url.Values, u
 		auth0BadQuery(w, err.Error())
 		return
 	}
-	ids := s.ds.UserOrganizations[userID] // unknown user: empty list, like Auth0
+	ids := s.Dataset().UserOrganizations[userID] // unknown user: empty list, like Auth0
 	start, lo, end := off.window(len(ids))
 	items := make([]Organization, 0, end-lo)
 	for _, id := range ids[lo:end] {
-		items = append(items, s.ds.Organizations[s.ds.orgByID[id]])
+		items = append(items, s.Dataset().Organizations[s.Dataset().orgByID[id]])
 	}
 	if off.totals {
 		writeJSON(w, http.StatusOK, orgsOffsetPage{items, start, off.perPage, len(ids)})
@@ -370,7 +370,7 @@ func (s *Simulator) listUserOrganizations(w http.ResponseWriter, q url.Values, u
 }
 
 func (s *Simulator) getUser(w http.ResponseWriter, q url.Values, userID string) {
-	u, ok := s.ds.UserByID(userID)
+	u, ok := s.Dataset().UserByID(userID)
 	if !ok {
 		writeRaw(w, http.StatusNotFound, bodyAuth0UserNotFound)
 		return

@@ -3,6 +3,7 @@ package upstreamsim
 import (
 	"encoding/json"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -260,6 +261,9 @@ type Dataset struct {
 	memberSince map[string][]time.Time    // aligned with Members
 	memberPos   map[string]map[string]int // org -> user id -> index in Members
 	groupByID   map[string]map[string]int // partition -> group id -> index
+
+	sortOnce sync.Once
+	orders   map[string][]int // offset-mode sort key -> organization indexes
 }
 
 // OrganizationByID finds an organization the way GET /organizations/{id} does.

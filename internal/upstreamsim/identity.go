@@ -26,7 +26,7 @@ func (s *Simulator) serveIdentity(w http.ResponseWriter, r *http.Request, m *mat
 			identityValidation(w, "userId", "The value '"+m.p1+"' is not valid.")
 			return
 		}
-		u, ok := s.ds.IdentityUsers[strings.ToLower(m.p1)]
+		u, ok := s.Dataset().IdentityUsers[strings.ToLower(m.p1)]
 		if !ok {
 			writeRaw(w, http.StatusNotFound, bodyIdentityNotFound)
 			return
@@ -45,14 +45,14 @@ func (s *Simulator) serveGroups(w http.ResponseWriter, r *http.Request, m *match
 		return
 	}
 	pid := strings.ToLower(m.p1)
-	groups, ok := s.ds.Groups[pid]
+	groups, ok := s.Dataset().Groups[pid]
 	if !ok {
 		writeRaw(w, http.StatusNotFound, bodyIdentityNotFound)
 		return
 	}
 	// The org-scoped base must name the UiPath organization that owns the partition (or the
 	// partition itself, as the admin console does); the host-level base skips the check.
-	if m.org != "" && !strings.EqualFold(m.org, s.ds.PartitionOrganization[pid]) && !strings.EqualFold(m.org, pid) {
+	if m.org != "" && !strings.EqualFold(m.org, s.Dataset().PartitionOrganization[pid]) && !strings.EqualFold(m.org, pid) {
 		writeRaw(w, http.StatusForbidden, bodyIdentityOrgForbidden)
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Simulator) serveGroups(w http.ResponseWriter, r *http.Request, m *match
 		writeJSON(w, http.StatusOK, groups)
 		return
 	}
-	i, ok := s.ds.groupByID[pid][strings.ToLower(m.p2)]
+	i, ok := s.Dataset().groupByID[pid][strings.ToLower(m.p2)]
 	if !ok {
 		writeRaw(w, http.StatusNotFound, bodyIdentityNotFound)
 		return

@@ -98,7 +98,9 @@ const (
 // Simulator is one pair of simulated upstreams with its data, counters and fault switches. All
 // methods are safe for concurrent use, including while the handler serves requests.
 type Simulator struct {
-	ds      *Dataset
+	// dsp is the data: read-only once published, and replaced whole by a
+	// change (mutate.go), so handlers read it without locks.
+	dsp     atomic.Pointer[Dataset]
 	handler http.Handler
 
 	latency     atomic.Int64 // nanoseconds
@@ -115,8 +117,8 @@ type Simulator struct {
 	auth0Auth      *tokenStore
 	identityAuth   *tokenStore
 
-	sortOnce sync.Once
-	orders   map[string][]int // offset-mode sort key -> organization indexes
+	mutateMu sync.Mutex // one change at a time
+	webhook  atomic.Pointer[webhook]
 }
 
 // New builds the dataset (built-in plus generated), indexes it and returns a ready simulator. All
@@ -125,7 +127,8 @@ func New(cfg Config) *Simulator {
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
-	s := &Simulator{ds: buildDataset(cfg)}
+	s := &Simulator{}
+	s.dsp.Store(buildDataset(cfg))
 	s.latency.Store(int64(cfg.Latency))
 	if cfg.RatePerSecond > 0 {
 		burst := cfg.Burst
@@ -150,8 +153,9 @@ func New(cfg Config) *Simulator {
 func (s *Simulator) Handler() http.Handler { return s.handler }
 
 // Dataset returns the simulated data so tests can compute expected answers. It is shared with the
-// handler: treat it as read-only.
-func (s *Simulator) Dataset() *Dataset { return s.ds }
+// handler: treat it as read-only. A change through the simulator's own API replaces it: ask again
+// after one.
+func (s *Simulator) Dataset() *Dataset { return s.dsp.Load() }
 
 // Count reports how many requests a route key (one of the Route* constants, or an
 // "<upstream> <METHOD> unknown" key) received since the last Reset.
@@ -344,6 +348,8 @@ func (s *Simulator) control(w http.ResponseWriter, r *http.Request, path string)
 	case path == "/_sim/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
+	case strings.HasPrefix(path, "/_sim/organizations/") || strings.HasPrefix(path, "/_sim/users/") || path == "/_sim/organizations":
+		s.changeHandler(w, r, path)
 	default:
 		http.NotFound(w, r)
 	}
@@ -352,9 +358,10 @@ func (s *Simulator) control(w http.ResponseWriter, r *http.Request, path string)
 // orgOrder returns organization indexes for an offset-mode sort key, building all orderings on
 // first use so simulators that never sort pay nothing.
 func (s *Simulator) orgOrder(key string) []int {
-	s.sortOnce.Do(func() {
-		orgs := s.ds.Organizations
-		s.orders = make(map[string][]int)
+	ds := s.Dataset()
+	ds.sortOnce.Do(func() {
+		orgs := ds.Organizations
+		ds.orders = make(map[string][]int)
 		build := func(less func(a, b *Organization) bool) []int {
 			idx := make([]int, len(orgs))
 			for i := range idx {
@@ -363,8 +370,8 @@ func (s *Simulator) orgOrder(key string) []int {
 			sort.SliceStable(idx, func(i, j int) bool { return less(&orgs[idx[i]], &orgs[idx[j]]) })
 			return idx
 		}
-		s.orders["name"] = build(func(a, b *Organization) bool { return a.Name < b.Name })
-		s.orders["display_name"] = build(func(a, b *Organization) bool { return a.DisplayName < b.DisplayName })
+		ds.orders["name"] = build(func(a, b *Organization) bool { return a.Name < b.Name })
+		ds.orders["display_name"] = build(func(a, b *Organization) bool { return a.DisplayName < b.DisplayName })
 	})
-	return s.orders[key]
+	return ds.orders[key]
 }
