@@ -5,16 +5,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/orgraph/orgraph/internal/cache"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
 )
+
+// patientCache is a cache whose Redis calls may take 5 s: these tests are
+// about what Redis answers, and the default timeout, which a loaded machine
+// can exceed, would turn a slow answer into an outage.
+func patientCache(t *testing.T, rdb redis.UniversalClient, prefix string) *cache.Cache {
+	t.Helper()
+	c, err := cache.New(cache.Config{Redis: rdb, Prefix: prefix, TTL: time.Minute, StaleTTL: time.Hour,
+		NotFoundTTL: 10 * time.Second, RedisTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 // TestCorruptRedisValuesAreMisses: a value in Redis that is not a record
 // (another program's, a cut write) is a miss, next to a good entry in the
 // same round trip, and does not make Redis count as down.
 func TestCorruptRedisValuesAreMisses(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	c := newTestCache(t, rdb, prefix, &clock{t: time.Now()})
+	c := patientCache(t, rdb, prefix)
 	ctx := context.Background()
 	good, bad, cut := c.Key("auth0", "s", "https://t/good"), c.Key("auth0", "s", "https://t/bad"), c.Key("auth0", "s", "https://t/cut")
 	c.SetRemote(ctx, []cache.Write{{Key: good, Entry: c.NewEntry(200, nil, 2), Body: []byte(`{"id":"o"}`)}})
@@ -42,7 +57,7 @@ func TestCorruptRedisValuesAreMisses(t *testing.T) {
 // is down, which would send every other request past Redis for a second.
 func TestCancelledCallerDoesNotMarkRedisDegraded(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	c := newTestCache(t, rdb, prefix, &clock{t: time.Now()})
+	c := patientCache(t, rdb, prefix)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	key := c.Key("auth0", "s", "https://t/org")
@@ -68,7 +83,7 @@ func TestRefusedWriteIsNotAnOutage(t *testing.T) {
 	if err := rdb.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
 		t.Fatal(err)
 	}
-	c := newTestCache(t, rdb, "orgraph-test:refused:", &clock{t: time.Now()})
+	c := patientCache(t, rdb, "orgraph-test:refused:")
 	key := c.Key("auth0", "s", "https://t/org")
 	c.Set(ctx, key, c.NewEntry(200, "org", 2), []byte(`{}`))
 	if c.Degraded() {
