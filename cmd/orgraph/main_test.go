@@ -46,7 +46,10 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 		answered <- result{resp.StatusCode, string(b)}
 	}()
 	// Cancel once the upstream has the request, i.e. it is in flight.
-	for sim.Count(upstreamsim.RouteOrganization) == 0 {
+	for deadline := time.Now().Add(30 * time.Second); sim.Count(upstreamsim.RouteOrganization) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the request did not reach the upstream within 30s")
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	cancel()

@@ -42,10 +42,16 @@ func TestReservationsOfOneMomentShareARoundTrip(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
 	hook := &holdFirstScript{release: make(chan struct{})}
 	rdb.AddHook(hook)
-	g := New(Config{Rate: 1000, Burst: 100, Redis: rdb, Prefix: prefix})
+	// 10/s, a burst of 100: none of the 51 waits, and each slot moves the
+	// state by 100 ms, far more than a busy machine delays the test.
+	g := New(Config{Rate: 10, Burst: 100, Redis: rdb, Prefix: prefix})
 	s := g.service("auth0")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	before, err := rdb.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	first := make(chan error, 1)
 	go func() { first <- g.Wait(ctx, "auth0") }() // its round trip is held
@@ -73,18 +79,23 @@ func TestReservationsOfOneMomentShareARoundTrip(t *testing.T) {
 	if n := hook.rounds.Load(); n != 2 {
 		t.Fatalf("%d reservation round trips for 51 requests, want 2", n)
 	}
-	// 51 slots taken, each one interval apart: the state moved by 51 ms.
+	// 51 slots taken, each one interval apart: the state is 5.1 s past the
+	// moment the slots were taken, which lies between the Redis clock's
+	// readings before the first Wait and now. Bounds from those readings
+	// hold however long the machine took.
 	tat, err := rdb.Get(ctx, s.key).Int64()
 	if err != nil {
 		t.Fatal(err)
 	}
-	redisNow, err := rdb.Time(ctx).Result()
+	after, err := rdb.Time(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ahead := time.Duration(tat-redisNow.UnixMicro()) * time.Microsecond
-	if ahead < 40*time.Millisecond || ahead > 52*time.Millisecond {
-		t.Fatalf("the budget's state is %v ahead, want about 51 slots of 1 ms", ahead)
+	const taken = 51 * 100 * time.Millisecond
+	lo, hi := before.Add(taken).UnixMicro(), after.Add(taken).UnixMicro()
+	if tat < lo || tat > hi {
+		t.Fatalf("the budget's state is %v past the first reading and %v past the last, want 51 slots of 100 ms between them",
+			time.Duration(tat-before.UnixMicro())*time.Microsecond, time.Duration(tat-after.UnixMicro())*time.Microsecond)
 	}
 }
 

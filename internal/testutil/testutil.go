@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -182,25 +183,43 @@ func (g *Gateway) Post(t testing.TB, contentType string, body []byte) Response {
 // PostWith sends a raw body to /graphql with the given headers.
 func (g *Gateway) PostWith(t testing.TB, header http.Header, body []byte) Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, g.URL+"/graphql", bytes.NewReader(body))
+	r, err := g.send(header, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// QueryErr is Query for goroutines other than the test's own, where
+// t.Fatal must not be called: a failure to get a JSON answer is returned.
+func (g *Gateway) QueryErr(query string, vars map[string]any) (Response, error) {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return Response{}, err
+	}
+	return g.send(http.Header{"Content-Type": {"application/json"}}, body)
+}
+
+func (g *Gateway) send(header http.Header, body []byte) (Response, error) {
+	req, err := http.NewRequest(http.MethodPost, g.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return Response{}, err
 	}
 	req.Header = header
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST /graphql: %v", err)
+		return Response{}, fmt.Errorf("POST /graphql: %w", err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return Response{}, fmt.Errorf("POST /graphql: reading the answer: %w", err)
 	}
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatalf("response is not JSON (status %d): %s", resp.StatusCode, raw)
+		return r, fmt.Errorf("response is not JSON (status %d): %s", resp.StatusCode, raw)
 	}
-	return r
+	return r, nil
 }
 
 // Decode unmarshals the response's data into v, failing the test on errors

@@ -1,0 +1,65 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestCancelDuringBackOffEndsTheCall: a call whose context ends while it
+// waits to retry a 503 returns the 503 at once and sends nothing more.
+// Shared flights run detached from their callers and a back-off longer than
+// the deadline is not waited at all, so the context ends during a back-off
+// when the deadline comes sooner than the client's clock expected: here the
+// clock is an hour slow, so a 30 s Retry-After looks as if it fits, and the
+// test cancels the call once it is waiting after the first 503. A back-off
+// that ignored the context would outlast the test's deadline.
+func TestCancelDuringBackOffEndsTheCall(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	c := NewClient("auth0", http.DefaultClient, nil, 5*time.Second)
+	// The clock is read once when the answer arrives and once more to check
+	// that the back-off fits the deadline, right before waiting: the
+	// second reading is when the call is in its back-off.
+	readings := make(chan struct{}, 8)
+	c.now = func() time.Time {
+		readings <- struct{}{}
+		return time.Now().Add(-time.Hour)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.get(ctx, "GET /k/{key}", srv.URL+"/k/a")
+		done <- err
+	}()
+	for range 2 {
+		select {
+		case <-readings:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the call did not reach its back-off")
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		var ue *Error
+		if !errors.As(err, &ue) || ue.Status != http.StatusServiceUnavailable {
+			t.Fatalf("error %v, want the upstream's 503", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not end when its context did, during the back-off")
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d upstream calls, want 1", n)
+	}
+}
