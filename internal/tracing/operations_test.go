@@ -117,7 +117,7 @@ func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
 func newInMemory(t *testing.T) (trace.TracerProvider, *tracetest.InMemoryExporter) {
 	t.Helper()
 	unsetOTel(t)
-	if _, _, err := tracing.Setup(context.Background(), "orgraph", nil); err != nil { // the global propagator
+	if _, _, err := tracing.Setup(context.Background(), tracing.Config{}, "orgraph", nil); err != nil { // the global propagator
 		t.Fatal(err)
 	}
 	exp := tracetest.NewInMemoryExporter()
@@ -242,7 +242,7 @@ func TestRefusedOperationSpan(t *testing.T) {
 // when the caller sent one.
 func TestNoopAddsNothing(t *testing.T) {
 	unsetOTel(t)
-	tp, _, err := tracing.Setup(context.Background(), "orgraph", nil)
+	tp, _, err := tracing.Setup(context.Background(), tracing.Config{}, "orgraph", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,8 +268,7 @@ func TestNoopAddsNothing(t *testing.T) {
 func TestGatewayExportsUpstreamSpans(t *testing.T) {
 	unsetOTel(t)
 	c, endpoint := startHTTPCollector(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20") // ms: export at once
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20") // ms: export at once; the SDK reads it
 
 	sim := upstreamsim.New(upstreamsim.Config{
 		Auth0Tokens:    map[string][]string{testutil.Auth0Token: upstreamsim.AllAuth0Scopes()},
@@ -278,7 +277,9 @@ func TestGatewayExportsUpstreamSpans(t *testing.T) {
 	headers := &headerLog{}
 	upSrv := httptest.NewServer(headers.wrap(sim.Handler()))
 	t.Cleanup(upSrv.Close)
-	gw := testutil.StartGateway(t, testutil.UpstreamEnv(upSrv.URL))
+	env := testutil.UpstreamEnv(upSrv.URL)
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+	gw := testutil.StartGateway(t, env)
 
 	resp := gw.PostWith(t, http.Header{"Content-Type": {"application/json"}, "Traceparent": {callerTraceparent}},
 		[]byte(`{"query":"{ user(id: \"`+demoUser+`\") { organizations { name } } }"}`))
