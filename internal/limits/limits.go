@@ -243,8 +243,9 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 	return next(ctx)
 }
 
-// GetStats returns what the operation behind ctx measured, nil when the
-// extension did not run (for access logs: depth, aliases, complexity).
+// GetStats returns what the operation behind ctx measured (depth, aliases,
+// complexity), nil when the extension did not run. Nothing in the gateway
+// reports these yet; the tests read them to check what was measured.
 func GetStats(ctx context.Context) *Stats {
 	if !graphql.HasOperationContext(ctx) {
 		return nil

@@ -184,8 +184,9 @@ func TestOperationAndUpstreamSpans(t *testing.T) {
 		sa := attrMap(s.Attributes)
 		if s.Name == "auth0 "+auth0.RouteEnabledConnections {
 			batchOfConnections++
-			// The loader fetches without waiting (batchWait 0), so a batch
-			// holds the siblings that reached it in time: one to all.
+			// The loader waits batchWait for siblings; one that reaches it
+			// later goes out in a batch of its own, so a batch holds one
+			// to all of them.
 			if got := sa[calls.KeyBatchSize].AsInt64(); got < 1 || got > int64(len(orgs)) {
 				t.Errorf("connections call: batch size %d, want 1 to %d", got, len(orgs))
 			}
