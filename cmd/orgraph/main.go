@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 	if err != nil {
 		return fmt.Errorf("invalid settings:\n%w", err)
 	}
-	tuneGC(lookup, cfg)
+	tuneGC(cfg)
 	log := newLogger(cfg, stderr)
 	server.RedisLogsTo(log)
 	gw, err := server.New(cfg, log)
@@ -121,11 +121,11 @@ const gcPercent = 200
 // otherwise: the growth target above, and a soft memory limit of twice the
 // caches' bounds plus 64 MiB for requests in flight, so that the higher
 // target never lets a heap of full caches grow three times over.
-func tuneGC(lookup config.Lookup, cfg config.Config) {
-	if _, set := lookup("GOGC"); !set {
+func tuneGC(cfg config.Config) {
+	if !cfg.GOGCSet {
 		debug.SetGCPercent(gcPercent)
 	}
-	if _, set := lookup("GOMEMLIMIT"); !set {
+	if !cfg.GOMEMLIMITSet {
 		debug.SetMemoryLimit(2*(cfg.CacheLocalBytes+cfg.ResponseCacheBytes) + 64<<20)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/orgraph/orgraph/internal/limits"
 	"github.com/orgraph/orgraph/internal/metrics"
 	"github.com/orgraph/orgraph/internal/persisted"
+	"github.com/orgraph/orgraph/internal/tracing"
 )
 
 // Lookup returns an environment variable and whether it is set.
@@ -86,10 +87,12 @@ type Config struct {
 	CORSOrigins []string
 
 	// PersistedOnly (PERSISTED_OPERATIONS_ONLY=true) runs only the
-	// operations of Manifest (PERSISTED_OPERATIONS_MANIFEST); otherwise
-	// automatic persisted queries are on.
+	// operations of the manifest file at ManifestPath
+	// (PERSISTED_OPERATIONS_MANIFEST); otherwise automatic persisted queries
+	// are on. Load only names the file: whoever builds the gateway reads it,
+	// so that Load stays a pure function of the environment.
 	PersistedOnly bool
-	Manifest      persisted.Manifest
+	ManifestPath  string
 	// PersistedQueryMaxBytes bounds a query registered as an automatic
 	// persisted query (PERSISTED_QUERY_MAX_KB).
 	PersistedQueryMaxBytes int
@@ -107,6 +110,16 @@ type Config struct {
 	// Introspection enables schema introspection (the IDE's docs need it);
 	// on in demo mode, off otherwise unless INTROSPECTION=true.
 	Introspection bool
+
+	// Tracing says whether spans go out over OTLP, where and how
+	// (OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _PROTOCOL, OTEL_SDK_DISABLED).
+	Tracing tracing.Config
+
+	// GOGCSet and GOMEMLIMITSet say the Go runtime's own GOGC and
+	// GOMEMLIMIT are set; the runtime reads their values, and main then
+	// leaves the collector's tuning to them.
+	GOGCSet       bool
+	GOMEMLIMITSet bool
 
 	LogLevel  slog.Level
 	LogFormat string
@@ -305,13 +318,8 @@ func Load(lookup Lookup) (Config, error) {
 	c.CORSOrigins = r.origins("CORS_ALLOWED_ORIGINS")
 
 	c.PersistedOnly = r.boolean("PERSISTED_OPERATIONS_ONLY", false)
-	if path := r.str("PERSISTED_OPERATIONS_MANIFEST", ""); path != "" {
-		m, err := persisted.LoadManifest(path)
-		if err != nil {
-			r.fail("PERSISTED_OPERATIONS_MANIFEST", err.Error())
-		}
-		c.Manifest = m
-	} else if c.PersistedOnly {
+	c.ManifestPath = r.str("PERSISTED_OPERATIONS_MANIFEST", "")
+	if c.ManifestPath == "" && c.PersistedOnly {
 		r.fail("PERSISTED_OPERATIONS_MANIFEST", "must name the manifest file of allowed operations when PERSISTED_OPERATIONS_ONLY=true")
 	}
 	// Up to the 1 MiB body limit: a larger query could not be sent at all.
@@ -357,6 +365,9 @@ func Load(lookup Lookup) (Config, error) {
 		r.fail("AUTH0_EVENTS_SECRET", "must be user:password with AUTH0_EVENTS_AUTH=basic")
 	}
 
+	c.Tracing = r.tracing()
+	c.GOGCSet, c.GOMEMLIMITSet = r.isSet("GOGC"), r.isSet("GOMEMLIMIT")
+
 	c.LogLevel = r.level("LOG_LEVEL")
 	c.LogFormat = r.str("LOG_FORMAT", "json")
 	if c.LogFormat != "json" && c.LogFormat != "text" {
@@ -377,6 +388,57 @@ func httpToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// The OpenTelemetry variables Load reads: whether to trace, where, and over
+// which protocol. The exporter and SDK read the rest of the standard's
+// variables (headers, timeouts, TLS, sampler, resource, batching) themselves:
+// they are the standard's, with its parsing rules, and the gateway adds none.
+const (
+	envOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	envOTLPTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	envOTLPProtocol       = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	envOTLPTracesProtocol = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	envOTelSDKDisabled    = "OTEL_SDK_DISABLED"
+)
+
+// tracing reads the OTLP export settings. The signal-specific variables win
+// over the general ones, as the specification says; the general endpoint is
+// a base URL to which OTLP/HTTP adds /v1/traces, the traces one is used as
+// it is.
+func (r *reader) tracing() tracing.Config {
+	if strings.EqualFold(r.str(envOTelSDKDisabled, ""), "true") {
+		return tracing.Config{}
+	}
+	endpointName, endpoint := envOTLPTracesEndpoint, r.str(envOTLPTracesEndpoint, "")
+	if endpoint == "" {
+		endpointName, endpoint = envOTLPEndpoint, r.str(envOTLPEndpoint, "")
+	}
+	if endpoint == "" {
+		return tracing.Config{} // no collector named: no spans at all
+	}
+	protoName, protocol := envOTLPTracesProtocol, r.str(envOTLPTracesProtocol, "")
+	if protocol == "" {
+		protoName, protocol = envOTLPProtocol, r.str(envOTLPProtocol, "")
+	}
+	switch protocol {
+	case "":
+		protocol = tracing.ProtocolHTTP
+	case tracing.ProtocolHTTP, tracing.ProtocolGRPC:
+	default:
+		// http/json is not supported by the Go exporter: stopping start-up
+		// beats sending nothing.
+		r.fail(protoName, "must be http/protobuf or grpc")
+		return tracing.Config{}
+	}
+	if !absoluteURL(endpoint) {
+		r.fail(endpointName, "must be an http:// or https:// URL")
+		return tracing.Config{}
+	}
+	if endpointName == envOTLPEndpoint && protocol == tracing.ProtocolHTTP {
+		endpoint = strings.TrimRight(endpoint, "/") + "/v1/traces"
+	}
+	return tracing.Config{Endpoint: endpoint, Protocol: protocol}
 }
 
 // absoluteURL reports whether s is an http(s) URL with a host.
@@ -521,56 +583,59 @@ func (r *reader) credentials(prefix, token, id, secret string, required bool) {
 	}
 }
 
-func (r *reader) duration(name string, def time.Duration) time.Duration {
+// parse is the one reader of a value kind: unset or empty gives def; a
+// value conv refuses fails with rule (which never quotes the value) and
+// gives def, so Load goes on and reports every problem at once.
+func parse[T any](r *reader, name string, def T, rule string, conv func(string) (T, bool)) T {
 	v := r.str(name, "")
 	if !r.isSet(name) || v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		r.fail(name, "must be a non-negative Go duration such as 60s or 5m")
+	out, ok := conv(v)
+	if !ok {
+		r.fail(name, rule)
 		return def
 	}
-	return d
+	return out
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	return parse(r, name, def, "must be a non-negative Go duration such as 60s or 5m", parseDuration)
 }
 
 func (r *reader) positiveFloat(name string, def float64) float64 {
-	v := r.str(name, "")
-	if !r.isSet(name) || v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 || f != f || f > 1e6 {
-		r.fail(name, "must be a positive number of requests per second")
-		return def
-	}
-	return f
+	return parse(r, name, def, "must be a positive number of requests per second", parsePositiveFloat)
 }
 
 func (r *reader) intRange(name string, def, lo, hi int) int {
-	v := r.str(name, "")
-	if !r.isSet(name) || v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		r.fail(name, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
-		return def
-	}
-	return n
+	return parse(r, name, def, fmt.Sprintf("must be a whole number from %d to %d", lo, hi), intBetween(lo, hi))
 }
 
 func (r *reader) boolean(name string, def bool) bool {
-	v := r.str(name, "")
-	if !r.isSet(name) || v == "" {
-		return def
+	return parse(r, name, def, "must be true or false", parseBool)
+}
+
+func parseDuration(v string) (time.Duration, bool) {
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d >= 0
+}
+
+// parsePositiveFloat refuses NaN (f != f) and rates no upstream could serve.
+func parsePositiveFloat(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(v, 64)
+	return f, err == nil && f > 0 && f == f && f <= 1e6
+}
+
+func intBetween(lo, hi int) func(string) (int, bool) {
+	return func(v string) (int, bool) {
+		n, err := strconv.Atoi(v)
+		return n, err == nil && n >= lo && n <= hi
 	}
+}
+
+func parseBool(v string) (bool, bool) {
 	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.fail(name, "must be true or false")
-		return def
-	}
-	return b
+	return b, err == nil
 }
 
 func (r *reader) level(name string) slog.Level {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/limits"
+	"github.com/orgraph/orgraph/internal/tracing"
 )
 
 func lookup(env map[string]string) Lookup {
@@ -173,7 +174,10 @@ func TestBadSettingsNameTheVariableNotTheValue(t *testing.T) {
 		{"JWKS URL with a query", with("AUTH_DISABLED", "<unset>", "AUTH_ISSUER", "https://issuer/", "AUTH_AUDIENCE", "api", "AUTH_JWKS_URL", "https://issuer/jwks?"+secret), "AUTH_JWKS_URL"},
 		{"CORS wildcard", with("CORS_ALLOWED_ORIGINS", "*"), "CORS_ALLOWED_ORIGINS"},
 		{"allow-list without a manifest", with("PERSISTED_OPERATIONS_ONLY", "true"), "PERSISTED_OPERATIONS_MANIFEST"},
-		{"manifest missing", with("PERSISTED_OPERATIONS_MANIFEST", "/nonexistent/"+secret), "PERSISTED_OPERATIONS_MANIFEST"},
+		{"tracing protocol http/json", with("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL", secret), "OTEL_EXPORTER_OTLP_PROTOCOL"},
+		{"tracing traces protocol", with("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", secret), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
+		{"tracing endpoint not a URL", with("OTEL_EXPORTER_OTLP_ENDPOINT", secret), "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{"tracing traces endpoint not a URL", with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4317/"+secret), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
 		{"no operation names for metrics", with("METRICS_OPERATION_NAMES", "0"), "METRICS_OPERATION_NAMES"},
 		{"persisted query bound over the body limit", with("PERSISTED_QUERY_MAX_KB", "1025"), "PERSISTED_QUERY_MAX_KB"},
 		{"depth limit zero", with("MAX_QUERY_DEPTH", "0"), "MAX_QUERY_DEPTH"},
@@ -339,6 +343,99 @@ func TestEventSettings(t *testing.T) {
 			}
 			if c.Events.Enabled != tc.enabled || c.Events.Auth != tc.method {
 				t.Fatalf("events %+v, want enabled %v method %s", c.Events, tc.enabled, tc.method)
+			}
+		})
+	}
+}
+
+func TestTracingSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want tracing.Config
+	}{
+		{"none", nil, tracing.Config{}},
+		{"a protocol alone traces nothing", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, tracing.Config{}},
+		{"general endpoint gets the traces path", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"},
+			tracing.Config{Endpoint: "http://collector:4318/v1/traces", Protocol: tracing.ProtocolHTTP}},
+		{"traces endpoint as it is, over the general one", map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b/otlp/traces"},
+			tracing.Config{Endpoint: "https://b/otlp/traces", Protocol: tracing.ProtocolHTTP}},
+		{"gRPC takes the general endpoint as it is", map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+			tracing.Config{Endpoint: "http://collector:4317", Protocol: tracing.ProtocolGRPC}},
+		{"traces protocol over the general one", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317",
+			"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"},
+			tracing.Config{Endpoint: "http://c:4317", Protocol: tracing.ProtocolGRPC}},
+		{"SDK disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "TRUE"}, tracing.Config{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(lookup(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Tracing != tc.want {
+				t.Fatalf("tracing %+v, want %+v", c.Tracing, tc.want)
+			}
+		})
+	}
+}
+
+func TestRuntimeSettingsNoticed(t *testing.T) {
+	c, err := Load(lookup(map[string]string{"GOGC": "50"}))
+	if err != nil || !c.GOGCSet || c.GOMEMLIMITSet {
+		t.Fatalf("GOGC set: %v %v, %v", c.GOGCSet, c.GOMEMLIMITSet, err)
+	}
+	c, err = Load(lookup(map[string]string{"GOMEMLIMIT": "1GiB"}))
+	if err != nil || c.GOGCSet || !c.GOMEMLIMITSet {
+		t.Fatalf("GOMEMLIMIT set: %v %v, %v", c.GOGCSet, c.GOMEMLIMITSet, err)
+	}
+}
+
+func TestLoadReadsNoFile(t *testing.T) {
+	c, err := Load(lookup(map[string]string{"PERSISTED_OPERATIONS_ONLY": "true", "PERSISTED_OPERATIONS_MANIFEST": "/nonexistent/m.json"}))
+	if err != nil || c.ManifestPath != "/nonexistent/m.json" || !c.PersistedOnly {
+		t.Fatalf("%+v, %v", c, err)
+	}
+}
+
+func TestValueKinds(t *testing.T) {
+	tests := []struct {
+		name, value string
+		read        func(r *reader) any
+		want        any
+		wantErr     bool
+	}{
+		{"duration", "90s", func(r *reader) any { return r.duration("V", time.Second) }, 90 * time.Second, false},
+		{"duration unset", "<unset>", func(r *reader) any { return r.duration("V", time.Second) }, time.Second, false},
+		{"duration empty", " ", func(r *reader) any { return r.duration("V", time.Second) }, time.Second, false},
+		{"duration negative", "-1s", func(r *reader) any { return r.duration("V", time.Second) }, time.Second, true},
+		{"float", "2.5", func(r *reader) any { return r.positiveFloat("V", 1) }, 2.5, false},
+		{"float NaN", "NaN", func(r *reader) any { return r.positiveFloat("V", 1) }, 1.0, true},
+		{"float too large", "1e7", func(r *reader) any { return r.positiveFloat("V", 1) }, 1.0, true},
+		{"int", "7", func(r *reader) any { return r.intRange("V", 3, 1, 10) }, 7, false},
+		{"int below", "0", func(r *reader) any { return r.intRange("V", 3, 1, 10) }, 3, true},
+		{"int above", "11", func(r *reader) any { return r.intRange("V", 3, 1, 10) }, 3, true},
+		{"bool", "false", func(r *reader) any { return r.boolean("V", true) }, false, false},
+		{"bool unset", "<unset>", func(r *reader) any { return r.boolean("V", true) }, true, false},
+		{"bool bad", "yes", func(r *reader) any { return r.boolean("V", true) }, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"V": tc.value}
+			if tc.value == "<unset>" {
+				env = nil
+			}
+			r := &reader{lookup: lookup(env)}
+			if got := tc.read(r); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+			if (len(r.errs) > 0) != tc.wantErr {
+				t.Errorf("errors %v, want error %v", r.errs, tc.wantErr)
+			}
+			if tc.wantErr && !strings.HasPrefix(r.errs[0].Error(), "V: must be") {
+				t.Errorf("error %v does not name V", r.errs[0])
 			}
 		})
 	}

@@ -60,6 +60,7 @@ func (e execSchema) Exec(context.Context) graphql.ResponseHandler {
 // newHandler is the gateway's gqlgen handler as internal/server builds it,
 // with the extension added the way the wiring should add it.
 func newHandler(es graphql.ExecutableSchema, cfg limits.Config) http.Handler {
+	limits.RegisterErrorKinds()
 	gql := handler.New(es)
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})

@@ -24,6 +24,7 @@ package limits
 import (
 	"context"
 	"fmt"
+	"sync"
 	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -112,14 +113,21 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func init() {
-	// Limit refusals happen before execution, where the transports pick
-	// the HTTP status from the error's kind: make BAD_USER_INPUT there a
-	// protocol error, answered like a validation failure (in the gateway's
-	// transport 400 for application/graphql-response+json, 200 for
-	// application/json; gqlgen's own transports answer 422).
-	// Resolvers' BAD_USER_INPUT errors come during execution and stay 200.
-	errcode.RegisterErrorType(string(apperr.BadUserInput), errcode.KindProtocol)
+var registerOnce sync.Once
+
+// RegisterErrorKinds tells gqlgen's error registry, which is process-wide,
+// that a limit refusal is a request error. Limit refusals happen before
+// execution, where the transports pick the HTTP status from the error's
+// kind: BAD_USER_INPUT there is answered like a validation failure (in the
+// gateway's transport 400 for application/graphql-response+json, 200 for
+// application/json; gqlgen's own transports answer 422). Resolvers'
+// BAD_USER_INPUT errors come during execution and stay 200. Whoever builds a
+// handler with an Extension calls it first; calls after the first do
+// nothing, so handlers built concurrently do not race on the registry.
+func RegisterErrorKinds() {
+	registerOnce.Do(func() {
+		errcode.RegisterErrorType(string(apperr.BadUserInput), errcode.KindProtocol)
+	})
 }
 
 // Extension is the gqlgen handler extension that applies a Config.
@@ -235,8 +243,9 @@ func (e *Extension) InterceptOperation(ctx context.Context, next graphql.Operati
 	return next(ctx)
 }
 
-// GetStats returns what the operation behind ctx measured, nil when the
-// extension did not run (for access logs: depth, aliases, complexity).
+// GetStats returns what the operation behind ctx measured (depth, aliases,
+// complexity), nil when the extension did not run. Nothing in the gateway
+// reports these yet; the tests read them to check what was measured.
 func GetStats(ctx context.Context) *Stats {
 	if !graphql.HasOperationContext(ctx) {
 		return nil

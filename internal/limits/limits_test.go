@@ -31,7 +31,7 @@ var schema = gqlparser.MustLoadSchema(&ast.Source{Name: "schema.graphqls", Input
 // arrive as json.Number, as gqlgen's transports decode them.
 func operation(t testing.TB, query string, vars map[string]any) *graphql.OperationContext {
 	t.Helper()
-	doc, errs := gqlparser.LoadQuery(schema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil) // nil: the default rules
 	if errs != nil {
 		t.Fatalf("invalid test query: %v", errs)
 	}
@@ -105,7 +105,7 @@ func TestBuiltInQueriesPass(t *testing.T) {
 	ext := limits.New(limits.Config{})
 	for _, q := range loadgen.Queries() {
 		for _, vars := range q.Variants()[:1] {
-			doc, errs := gqlparser.LoadQuery(schema, q.Document)
+			doc, errs := gqlparser.LoadQueryWithRules(schema, q.Document, nil) // nil: the default rules
 			if errs != nil {
 				t.Fatalf("%s: %v", q.Name, errs)
 			}
@@ -288,7 +288,7 @@ func TestFragmentBombIsMeasuredQuickly(t *testing.T) {
 		fmt.Fprintf(&b, " fragment T%d on __Type { a: ofType { ...T%d } b: ofType { ...T%d } }", i, i+1, i+1)
 	}
 	fmt.Fprintf(&b, " fragment T%d on __Type { name }", n)
-	doc, errs := gqlparser.LoadQuery(schema, b.String())
+	doc, errs := gqlparser.LoadQueryWithRules(schema, b.String(), nil) // nil: the default rules
 	if errs != nil {
 		t.Fatal(errs)
 	}
@@ -375,7 +375,7 @@ func TestStatsAreRecorded(t *testing.T) {
 // variable changes is measured once and keeps its answer, refusal included.
 func TestMeasureIsKeptOnlyWhereNoVariableDecides(t *testing.T) {
 	ext := limits.New(limits.Defaults())
-	byVariable, errs := gqlparser.LoadQuery(schema, `query($n: Int) { organizations(first: $n) { nodes { connections { id } groups { id } members(first: 1) { nodes { id } } } } }`)
+	byVariable, errs := gqlparser.LoadQueryWithRules(schema, `query($n: Int) { organizations(first: $n) { nodes { connections { id } groups { id } members(first: 1) { nodes { id } } } } }`, nil) // nil: the default rules
 	if errs != nil {
 		t.Fatal(errs)
 	}
@@ -391,7 +391,7 @@ func TestMeasureIsKeptOnlyWhereNoVariableDecides(t *testing.T) {
 			checkRefusal(t, err, tc.limit, 1+tc.n*3)
 		}
 	}
-	fixed, errs := gqlparser.LoadQuery(schema, `{ organizations(first: 100) { nodes { members(first: 100) { nodes { organizations { id } } } } } }`)
+	fixed, errs := gqlparser.LoadQueryWithRules(schema, `{ organizations(first: 100) { nodes { members(first: 100) { nodes { organizations { id } } } } } }`, nil) // nil: the default rules
 	if errs != nil {
 		t.Fatal(errs)
 	}

@@ -31,7 +31,7 @@ var fields = Fields{"Query.orgs": Concurrent, "Org.conns": Batch, "Org.members":
 func orgsSelection(t *testing.T, query string) ast.SelectionSet {
 	t.Helper()
 	schema := gqlparser.MustLoadSchema(&ast.Source{Input: testSchema})
-	doc, errs := gqlparser.LoadQuery(schema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil) // nil: the default rules
 	if len(errs) > 0 {
 		t.Fatalf("%s: %v", query, errs)
 	}

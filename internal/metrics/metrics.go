@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/orgraph/orgraph/internal/opname"
 	"github.com/orgraph/orgraph/internal/ratelimit"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
@@ -70,7 +71,7 @@ const (
 	// named after the label values ran out.
 	OtherOperation = "other"
 	// AnonymousOperation labels unnamed operations that ran.
-	AnonymousOperation = "anonymous"
+	AnonymousOperation = opname.Anonymous
 )
 
 var _ upstream.Recorder = (*Metrics)(nil)
@@ -204,7 +205,7 @@ func (m *Metrics) KnowOperations(names ...string) {
 	m.names.mu.Lock()
 	defer m.names.mu.Unlock()
 	for _, name := range names {
-		name = strings.Clone(operationName(name))
+		name = strings.Clone(opname.Bound(name))
 		m.names.known[name] = name
 	}
 }
@@ -343,7 +344,7 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 		}
 	}
 	ran, _ := oc.Stats.GetExtension(ranStats).(bool)
-	o.m.Operation(OperationName(ctx), outcome, ran, time.Since(oc.Stats.OperationStart))
+	o.m.Operation(opname.Of(ctx), outcome, ran, time.Since(oc.Stats.OperationStart))
 	return resp
 }
 
@@ -376,33 +377,4 @@ func Outcome(resp *graphql.Response) string {
 	default:
 		return "partial"
 	}
-}
-
-// OperationName is the name of the operation in ctx (as requested, else as
-// the document names it), bounded for labels and logs.
-func OperationName(ctx context.Context) string {
-	oc := graphql.GetOperationContext(ctx)
-	name := oc.OperationName
-	if name == "" && oc.Operation != nil {
-		name = oc.Operation.Name
-	}
-	return operationName(name)
-}
-
-// operationName bounds a client-chosen name: at most 64 characters of
-// [A-Za-z0-9_] (GraphQL names are that already), "anonymous" without one.
-func operationName(name string) string {
-	if name == "" {
-		return AnonymousOperation
-	}
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return "invalid"
-		}
-	}
-	return name
 }

@@ -2,27 +2,11 @@ package metrics
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
-
-func TestOperationNameIsBounded(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", "anonymous"},
-		{"UserOrgs_2", "UserOrgs_2"},
-		{strings.Repeat("a", 100), strings.Repeat("a", 64)},
-		{"bad name", "invalid"},
-		{"x\ny", "invalid"},
-	}
-	for _, tt := range tests {
-		if got := operationName(tt.in); got != tt.want {
-			t.Errorf("operationName(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
 
 func TestOutcome(t *testing.T) {
 	errs := gqlerror.List{{Message: "x"}}

@@ -17,7 +17,6 @@ import (
 type holdFirstScript struct {
 	rounds  atomic.Int64
 	release chan struct{}
-	once    sync.Once
 }
 
 func (h *holdFirstScript) DialHook(next redis.DialHook) redis.DialHook { return next }

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/orgraph/orgraph/internal/metrics"
+	"github.com/orgraph/orgraph/internal/opname"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -139,6 +140,6 @@ func (operationLog) InterceptResponse(ctx context.Context, next graphql.Response
 	if info == nil || !graphql.HasOperationContext(ctx) {
 		return resp
 	}
-	info.operation, info.outcome = metrics.OperationName(ctx), metrics.PartOutcome(info.outcome, resp)
+	info.operation, info.outcome = opname.Of(ctx), metrics.PartOutcome(info.outcome, resp)
 	return resp
 }

@@ -115,15 +115,6 @@ func checkGraphQLAnswer(t *testing.T, client *http.Client, url string, body []by
 	}
 }
 
-// TestUndecodableBodyErrorHasCode reports on its own: gqlgen's answer to a
-// body that is not a JSON request object has no extensions.code (and echoes
-// the body). Remove it, and isUndecodableBodyError, with the fix.
-const tolerateUndecodableBody = true
-
-func isUndecodableBodyError(status, errors int, msg string) bool {
-	return status == http.StatusBadRequest && errors == 1 && strings.HasPrefix(msg, "json request body could not be decoded: ")
-}
-
 // TestUndecodableBodyErrorHasCode: a POST whose body is not a JSON request
 // object is answered with an error that carries extensions.code, like every
 // other error (README, "Errors"), and without a 5xx.

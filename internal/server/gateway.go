@@ -92,6 +92,11 @@ type Gateway struct {
 // the demo exercises the same HTTP path as production.
 func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	g := &Gateway{Config: cfg, log: log}
+	// The manifest is read first, before anything that needs cleaning up.
+	allow, err := allowList(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Demo {
 		sim, base, stop, err := startSimulator()
 		if err != nil {
@@ -171,7 +176,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	if rdb != nil {
 		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() })
 	}
-	tp, stopTracing, err := tracing.Setup(context.Background(), "orgraph", log)
+	tp, stopTracing, err := tracing.Setup(context.Background(), cfg.Tracing, "orgraph", log)
 	if err != nil {
 		_ = g.Shutdown(context.Background())
 		return nil, err
@@ -229,7 +234,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		ResponseCacheTTL:        cfg.CacheTTL,
 		CoalesceResponses:       cfg.ResponseCoalescing,
 		Federation:              cfg.Federation,
-		AllowList:               allowList(cfg),
+		AllowList:               allow,
 		Purges:                  purges,
 		Events:                  webhook,
 		Simulator:               simHandler(g.sim),
@@ -388,10 +393,20 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
 }
 
-// allowList is the manifest when only persisted operations may run.
-func allowList(cfg config.Config) persisted.Manifest {
-	if cfg.PersistedOnly {
-		return cfg.Manifest
+// allowList reads the manifest when only persisted operations may run. A
+// manifest named without PERSISTED_OPERATIONS_ONLY is still read, so that a
+// bad file stops start-up rather than the day the allow-list is switched on.
+// The error names the setting, never the path.
+func allowList(cfg config.Config) (persisted.Manifest, error) {
+	if cfg.ManifestPath == "" {
+		return nil, nil
 	}
-	return nil
+	m, err := persisted.LoadManifest(cfg.ManifestPath)
+	if err != nil {
+		return nil, fmt.Errorf("PERSISTED_OPERATIONS_MANIFEST: %w", err)
+	}
+	if !cfg.PersistedOnly {
+		return nil, nil
+	}
+	return m, nil
 }

@@ -3,13 +3,16 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/persisted"
+	"github.com/orgraph/orgraph/internal/server"
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -154,5 +157,34 @@ func TestRefusedRegistrationStoresNothing(t *testing.T) {
 	}
 	if len(keys) != 0 {
 		t.Fatalf("refused registrations left %d keys in Redis", len(keys))
+	}
+}
+
+// TestBadManifestStopsStartUp: config.Load only names the manifest; building
+// the gateway reads it, and a file that cannot be read or checked stops
+// start-up naming the setting, never the path (which may say too much).
+func TestBadManifestStopsStartUp(t *testing.T) {
+	const secret = "s3cr3t-path"
+	dir := t.TempDir()
+	notJSON := filepath.Join(dir, secret+".json")
+	if err := os.WriteFile(notJSON, []byte("allow everything"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{"missing": filepath.Join(dir, secret, "none.json"), "not a manifest": notJSON} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := config.Load(testutil.MapLookup(map[string]string{
+				"PERSISTED_OPERATIONS_ONLY": "true", "PERSISTED_OPERATIONS_MANIFEST": path}))
+			if err != nil {
+				t.Fatalf("config.Load reads no file, yet: %v", err)
+			}
+			gw, err := server.New(cfg, slog.New(slog.DiscardHandler))
+			if err == nil {
+				_ = gw.Shutdown(context.Background())
+				t.Fatal("want a start-up error")
+			}
+			if !strings.HasPrefix(err.Error(), "PERSISTED_OPERATIONS_MANIFEST: ") || strings.Contains(err.Error(), secret) {
+				t.Fatalf("error %q: want it to name the setting and not the path", err)
+			}
+		})
 	}
 }

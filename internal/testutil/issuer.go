@@ -26,7 +26,6 @@ type Issuer struct {
 	mu      sync.Mutex
 	keys    []*issuerKey // served in the JWKS
 	signing *issuerKey
-	fetches int
 }
 
 type issuerKey struct {
@@ -63,13 +62,6 @@ func (is *Issuer) Rotate() {
 	is.signing = k
 }
 
-// Fetches is how many times the JWKS was served.
-func (is *Issuer) Fetches() int {
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	return is.fetches
-}
-
 func (is *Issuer) newKey() *issuerKey {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -81,7 +73,6 @@ func (is *Issuer) newKey() *issuerKey {
 func (is *Issuer) jwks() map[string]any {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	is.fetches++
 	keys := make([]map[string]string, 0, len(is.keys))
 	for _, k := range is.keys {
 		keys = append(keys, map[string]string{

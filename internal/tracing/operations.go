@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/orgraph/orgraph/internal/metrics"
+	"github.com/orgraph/orgraph/internal/opname"
 )
 
 // Attribute keys of operation spans (OpenTelemetry semantic conventions for
@@ -98,7 +98,7 @@ func (o operations) start(ctx context.Context, oc *graphql.OperationContext) (co
 	if !trace.SpanContextFromContext(ctx).IsValid() && oc.Headers != nil {
 		ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(oc.Headers))
 	}
-	name := metrics.OperationName(ctx)
+	name := opname.Of(ctx)
 	attrs := []attribute.KeyValue{KeyOperationName.String(name)}
 	if oc.Operation != nil {
 		attrs = append(attrs, KeyOperationType.String(string(oc.Operation.Operation)))

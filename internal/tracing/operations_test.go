@@ -117,7 +117,7 @@ func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
 func newInMemory(t *testing.T) (trace.TracerProvider, *tracetest.InMemoryExporter) {
 	t.Helper()
 	unsetOTel(t)
-	if _, _, err := tracing.Setup(context.Background(), "orgraph", nil); err != nil { // the global propagator
+	if _, _, err := tracing.Setup(context.Background(), tracing.Config{}, "orgraph", nil); err != nil { // the global propagator
 		t.Fatal(err)
 	}
 	exp := tracetest.NewInMemoryExporter()
@@ -184,8 +184,9 @@ func TestOperationAndUpstreamSpans(t *testing.T) {
 		sa := attrMap(s.Attributes)
 		if s.Name == "auth0 "+auth0.RouteEnabledConnections {
 			batchOfConnections++
-			// The loader fetches without waiting (batchWait 0), so a batch
-			// holds the siblings that reached it in time: one to all.
+			// The loader waits batchWait for siblings; one that reaches it
+			// later goes out in a batch of its own, so a batch holds one
+			// to all of them.
 			if got := sa[calls.KeyBatchSize].AsInt64(); got < 1 || got > int64(len(orgs)) {
 				t.Errorf("connections call: batch size %d, want 1 to %d", got, len(orgs))
 			}
@@ -242,7 +243,7 @@ func TestRefusedOperationSpan(t *testing.T) {
 // when the caller sent one.
 func TestNoopAddsNothing(t *testing.T) {
 	unsetOTel(t)
-	tp, _, err := tracing.Setup(context.Background(), "orgraph", nil)
+	tp, _, err := tracing.Setup(context.Background(), tracing.Config{}, "orgraph", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,8 +269,7 @@ func TestNoopAddsNothing(t *testing.T) {
 func TestGatewayExportsUpstreamSpans(t *testing.T) {
 	unsetOTel(t)
 	c, endpoint := startHTTPCollector(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20") // ms: export at once
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20") // ms: export at once; the SDK reads it
 
 	sim := upstreamsim.New(upstreamsim.Config{
 		Auth0Tokens:    map[string][]string{testutil.Auth0Token: upstreamsim.AllAuth0Scopes()},
@@ -278,7 +278,9 @@ func TestGatewayExportsUpstreamSpans(t *testing.T) {
 	headers := &headerLog{}
 	upSrv := httptest.NewServer(headers.wrap(sim.Handler()))
 	t.Cleanup(upSrv.Close)
-	gw := testutil.StartGateway(t, testutil.UpstreamEnv(upSrv.URL))
+	env := testutil.UpstreamEnv(upSrv.URL)
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+	gw := testutil.StartGateway(t, env)
 
 	resp := gw.PostWith(t, http.Header{"Content-Type": {"application/json"}, "Traceparent": {callerTraceparent}},
 		[]byte(`{"query":"{ user(id: \"`+demoUser+`\") { organizations { name } } }"}`))

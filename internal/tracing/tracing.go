@@ -1,24 +1,21 @@
 // Package tracing sets up OpenTelemetry for the gateway: a span per GraphQL
 // operation (Operations) and, through internal/tracing/calls, a span per
-// upstream call, exported over OTLP when the standard OTEL_EXPORTER_OTLP_*
-// variables say where to.
+// upstream call, exported over OTLP when Config names a collector.
 //
-// Nothing is configured here beyond what OpenTelemetry standardises: the
-// exporter reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _TIMEOUT, _INSECURE,
-// _COMPRESSION and their _TRACES_ variants itself, and the SDK reads
-// OTEL_TRACES_SAMPLER(_ARG), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and
-// OTEL_BSP_*. Without an endpoint the provider is a no-op one and the gateway
-// makes no spans at all.
+// This package reads no setting itself: config.Load reads whether and where to
+// export (OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, _PROTOCOL, OTEL_SDK_DISABLED)
+// into a Config. The OpenTelemetry exporter and SDK still apply the rest of
+// the standard's variables (_HEADERS, _TIMEOUT, _COMPRESSION, TLS,
+// OTEL_TRACES_SAMPLER(_ARG), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_BSP_*) as the standard defines them. Without an endpoint the provider
+// is a no-op one and the gateway makes no spans at all.
 package tracing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel"
@@ -35,31 +32,34 @@ import (
 // InstrumentationName names the tracers of the gateway's spans.
 const InstrumentationName = "github.com/orgraph/orgraph"
 
-// The standard variables Setup reads itself; the exporter reads the rest.
+// The OTLP protocols Config.Protocol may name.
 const (
-	envEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	envTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-	envProtocol       = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	envTracesProtocol = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-	envSDKDisabled    = "OTEL_SDK_DISABLED"
+	ProtocolHTTP = "http/protobuf"
+	ProtocolGRPC = "grpc"
 )
 
+// Config is where spans go. The zero Config makes no spans.
+type Config struct {
+	// Endpoint is the collector's full URL for traces (for OTLP/HTTP with
+	// its /v1/traces path); "" turns tracing off.
+	Endpoint string
+	// Protocol is ProtocolHTTP ("" means it too) or ProtocolGRPC.
+	Protocol string
+}
+
 // Setup returns the tracer provider for serviceName and the function that
-// flushes and stops it. When OTEL_EXPORTER_OTLP_ENDPOINT or
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (and OTEL_SDK_DISABLED is not
-// "true"), spans go out in batches over OTLP: HTTP/protobuf, or gRPC when
-// OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL is "grpc". Otherwise the provider is
-// a no-op one (see Enabled) and shutdown does nothing.
+// flushes and stops it. With cfg.Endpoint set, spans go out in batches over
+// OTLP: HTTP/protobuf, or gRPC when cfg.Protocol is ProtocolGRPC. Otherwise
+// the provider is a no-op one (see Enabled) and shutdown does nothing.
 //
 // Either way the global propagator becomes W3C TraceContext and Baggage, with
 // which Operations reads a caller's trace context (the upstream client sends
 // only traceparent and tracestate on: see calls.Inject). The SDK's own errors
 // and logs go to log; Setup logs no endpoint, header or URL itself.
-func Setup(ctx context.Context, serviceName string, log *slog.Logger) (provider trace.TracerProvider, shutdown func(context.Context) error, err error) {
+func Setup(ctx context.Context, cfg Config, serviceName string, log *slog.Logger) (provider trace.TracerProvider, shutdown func(context.Context) error, err error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	off := func(context.Context) error { return nil }
-	if os.Getenv(envEndpoint) == "" && os.Getenv(envTracesEndpoint) == "" ||
-		strings.EqualFold(strings.TrimSpace(os.Getenv(envSDKDisabled)), "true") {
+	if cfg.Endpoint == "" {
 		return noop.NewTracerProvider(), off, nil
 	}
 	if log == nil {
@@ -70,15 +70,16 @@ func Setup(ctx context.Context, serviceName string, log *slog.Logger) (provider 
 		log.Warn("tracing: OpenTelemetry error", slog.String("error", err.Error()))
 	}))
 
-	protocol, err := exportProtocol()
-	if err != nil {
-		return nil, nil, err
-	}
 	var exp sdktrace.SpanExporter
-	if protocol == "grpc" {
-		exp, err = otlptracegrpc.New(ctx)
-	} else {
-		exp, err = otlptracehttp.New(ctx)
+	protocol := cfg.Protocol
+	switch protocol {
+	case ProtocolGRPC:
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(cfg.Endpoint))
+	case ProtocolHTTP, "":
+		protocol = ProtocolHTTP
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+	default:
+		return nil, nil, fmt.Errorf("tracing: protocol must be %s or %s", ProtocolHTTP, ProtocolGRPC)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
@@ -102,23 +103,6 @@ func Setup(ctx context.Context, serviceName string, log *slog.Logger) (provider 
 	otel.SetTracerProvider(tp)
 	log.Info("tracing: exporting spans over OTLP", slog.String("protocol", protocol))
 	return tp, tp.Shutdown, nil
-}
-
-// exportProtocol is the OTLP protocol the standard variables ask for:
-// "http/protobuf" (the default) or "grpc". http/json is not supported by the
-// Go exporter, so asking for it stops start-up rather than sending nothing.
-func exportProtocol() (string, error) {
-	name, p := envTracesProtocol, os.Getenv(envTracesProtocol)
-	if p == "" {
-		name, p = envProtocol, os.Getenv(envProtocol)
-	}
-	switch strings.TrimSpace(p) {
-	case "", "http/protobuf":
-		return "http/protobuf", nil
-	case "grpc":
-		return "grpc", nil
-	}
-	return "", errors.New(name + ": must be http/protobuf or grpc")
 }
 
 // version is the module version of the binary, else its VCS revision; ""

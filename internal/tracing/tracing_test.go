@@ -17,10 +17,23 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/orgraph/orgraph/internal/config"
+	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/tracing"
 )
 
-// unsetOTel clears the variables Setup and the exporter read, for the test.
+// fromEnv is the tracing settings config.Load reads from env, as main gets them.
+func fromEnv(t *testing.T, env map[string]string) tracing.Config {
+	t.Helper()
+	cfg, err := config.Load(testutil.MapLookup(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Tracing
+}
+
+// unsetOTel clears the variables the exporter and SDK read themselves, so a
+// developer's own OTEL_* settings do not leak into the test.
 func unsetOTel(t *testing.T) {
 	for _, k := range []string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -135,7 +148,7 @@ func (c *collector) waitFor(t *testing.T, what string, ok func(receivedSpan) boo
 
 func TestSetupWithoutEndpointIsNoop(t *testing.T) {
 	unsetOTel(t)
-	tp, shutdown, err := tracing.Setup(context.Background(), "orgraph", nil)
+	tp, shutdown, err := tracing.Setup(context.Background(), tracing.Config{}, "orgraph", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,29 +164,10 @@ func TestSetupWithoutEndpointIsNoop(t *testing.T) {
 	}
 }
 
-func TestSetupSDKDisabled(t *testing.T) {
-	unsetOTel(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
-	t.Setenv("OTEL_SDK_DISABLED", "true")
-	tp, _, err := tracing.Setup(context.Background(), "orgraph", nil)
-	if err != nil || tracing.Enabled(tp) {
-		t.Fatalf("OTEL_SDK_DISABLED=true: provider %T, error %v; want a no-op one", tp, err)
-	}
-}
-
-func TestSetupRejectsUnsupportedProtocol(t *testing.T) {
-	unsetOTel(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:1/v1/traces")
-	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-	_, _, err := tracing.Setup(context.Background(), "orgraph", nil)
-	if err == nil || err.Error() != "OTEL_EXPORTER_OTLP_PROTOCOL: must be http/protobuf or grpc" {
-		t.Fatalf("http/json: %v", err)
-	}
-}
-
-// TestSetupExports: with an endpoint, spans reach a collector over OTLP,
-// HTTP/protobuf by default and gRPC when asked, under service.name orgraph;
-// shutdown flushes what is queued.
+// TestSetupExports: with an endpoint (OTEL_EXPORTER_OTLP_ENDPOINT, read by
+// config.Load), spans reach a collector over OTLP, HTTP/protobuf by default
+// and gRPC when asked, under service.name orgraph; shutdown flushes what is
+// queued.
 func TestSetupExports(t *testing.T) {
 	for _, protocol := range []string{"", "http/protobuf", "grpc"} {
 		t.Run("protocol="+protocol, func(t *testing.T) {
@@ -185,9 +179,11 @@ func TestSetupExports(t *testing.T) {
 			} else {
 				c, endpoint = startHTTPCollector(t)
 			}
-			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
-			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-			tp, shutdown, err := tracing.Setup(context.Background(), "orgraph", nil)
+			env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+			if protocol != "" {
+				env["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol
+			}
+			tp, shutdown, err := tracing.Setup(context.Background(), fromEnv(t, env), "orgraph", nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,14 +1,3 @@
-// Package upstream is the one place every upstream request passes: the
-// typed data layer the loaders call (route.go: many keys in one call, the
-// two-tier cache of decoded values, in-flight sharing, one Redis round trip
-// per batch), the HTTP client under it (client.go: governor, retries, token
-// sources), the request scope it counts into (request.go), and the one
-// response check that turns HTTP statuses into typed errors.
-//
-// Why one package: the gateway maps upstream failures to GraphQL error codes in
-// exactly one place (the error presenter), and the rate governor and the cache
-// need the same typed facts (status, upstream error code, Retry-After) whatever
-// the upstream. Keeping them here stops each client from inventing its own.
 package upstream
 
 import (

@@ -360,7 +360,7 @@ func TestOrganizationByName(t *testing.T) {
 	e.get(t, "/api/v2/organizations/name/"+strings.Repeat("a", 50)).wantBody(t, http.StatusNotFound, recOrgNotFound)
 }
 
-func TestPathSegmentsNeverReachOtherRoutes(t *testing.T) {
+func TestEscapedPathNeverReachesOtherRoutes(t *testing.T) {
 	tests := []struct {
 		path  string
 		route string
