@@ -28,9 +28,9 @@ var allowed = map[string][]string{
 	"":                {}, // the module root: the schema text
 
 	// HTTP: the handler, transports, request scope, access log, readiness.
-	"internal/server": {"graph", "internal/apperr", "internal/auth", "internal/ide", "internal/limits",
+	"internal/server": {"", "graph", "internal/apperr", "internal/auth", "internal/ide", "internal/limits",
 		"internal/loaders", "internal/metrics", "internal/opname", "internal/persisted", "internal/respcache",
-		"internal/tracing", "internal/upstream"},
+		"internal/tracing", "internal/upstream", "internal/events", "internal/purge"},
 
 	// GraphQL: generated code and thin resolvers that ask a loader and map.
 	"graph":       {"graph/model", "internal/apperr", "internal/auth", "internal/auth0", "internal/identity", "internal/loaders", "internal/marshal", "internal/pager"},
@@ -40,9 +40,9 @@ var allowed = map[string][]string{
 	"internal/loaders": {"internal/auth0", "internal/identity", "internal/upstream"},
 
 	// The typed upstream clients, and the one data layer under them.
-	"internal/auth0":    {"internal/upstream"},
+	"internal/auth0":    {"internal/purge", "internal/upstream"},
 	"internal/identity": {"internal/upstream"},
-	"internal/upstream": {"internal/cache", "internal/tracing/calls"},
+	"internal/upstream": {"internal/cache", "internal/purge", "internal/tracing/calls"},
 
 	// Request checks before execution.
 	"internal/limits":    {"internal/apperr", "internal/upstream"},
@@ -50,9 +50,15 @@ var allowed = map[string][]string{
 	"internal/auth":      {},
 
 	// Stores and the governor.
-	"internal/cache":     {},
-	"internal/respcache": {},
-	"internal/ratelimit": {"internal/upstream"},
+	"internal/cache":     {"internal/purge", "internal/redisconn"},
+	"internal/respcache": {"internal/purge"},
+	"internal/ratelimit": {"internal/redisconn", "internal/upstream"},
+	"internal/redisconn": {},
+
+	// Freshness: the Auth0 Event Streams webhook, and the table of purges
+	// (tags' cut-offs) that every cache tier checks.
+	"internal/events": {"internal/purge"},
+	"internal/purge":  {},
 
 	// Observers: both may use opname; neither imports the other.
 	"internal/metrics":       {"internal/opname", "internal/ratelimit", "internal/upstream"},
@@ -95,6 +101,7 @@ var exceptions = map[string]map[string]string{
 		"internal/cache":       "composition root not yet in cmd/orgraph",
 		"internal/ratelimit":   "composition root not yet in cmd/orgraph",
 		"internal/upstreamsim": "composition root not yet in cmd/orgraph",
+		"internal/redisconn":   "composition root not yet in cmd/orgraph",
 	},
 }
 
