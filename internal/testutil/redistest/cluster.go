@@ -3,8 +3,10 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,15 +115,25 @@ func (c *Cluster) NodeOf(key string) int {
 			_ = rdb.Close()
 			continue // this one may be the killed one
 		}
-		slots, err := rdb.ClusterSlots(ctx).Result()
+		shards, err := rdb.ClusterShards(ctx).Result()
 		_ = rdb.Close()
 		if err != nil {
-			c.t.Fatalf("CLUSTER SLOTS on node %d: %v", i, err)
+			c.t.Fatalf("CLUSTER SHARDS on node %d: %v", i, err)
 		}
-		for _, r := range slots {
-			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
+		for _, sh := range shards {
+			serves := false
+			for _, r := range sh.Slots {
+				serves = serves || (r.Start <= slot && slot <= r.End)
+			}
+			if !serves {
+				continue
+			}
+			for _, node := range sh.Nodes {
+				if node.Role != "master" {
+					continue
+				}
 				for j, m := range c.Nodes {
-					if m.Addr() == r.Nodes[0].Addr {
+					if m.Addr() == net.JoinHostPort(node.IP, strconv.FormatInt(node.Port, 10)) {
 						return j
 					}
 				}
