@@ -22,9 +22,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	orgraph "github.com/orgraph/orgraph"
 	"github.com/orgraph/orgraph/internal/config"
-	"github.com/orgraph/orgraph/internal/server"
+	"github.com/orgraph/orgraph/internal/gateway"
 )
 
 // usage is what help prints: the commands, and where the settings are.
@@ -82,8 +84,8 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 	}
 	tuneGC(cfg)
 	log := newLogger(cfg, stderr)
-	server.RedisLogsTo(log)
-	gw, err := server.New(cfg, log)
+	redisLogsTo(log)
+	gw, err := gateway.New(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -128,6 +130,19 @@ func tuneGC(cfg config.Config) {
 	if !cfg.GOMEMLIMITSet {
 		debug.SetMemoryLimit(2*(cfg.CacheLocalBytes+cfg.ResponseCacheBytes) + 64<<20)
 	}
+}
+
+// redisLogsTo sends go-redis's own log lines (pool dial failures while Redis
+// is down, printed to stderr by default) to log at debug level, so the
+// process writes structured lines only; the cache and the governor already
+// log Redis going and coming back, once each. go-redis's logger is global
+// to the process, so only main sets it: tests build gateways without it.
+func redisLogsTo(log *slog.Logger) { redis.SetLogger(redisLogger{log}) }
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

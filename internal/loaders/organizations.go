@@ -14,22 +14,58 @@ import (
 // waits while fetches of the other kind are in flight, answers what they
 // returned, and only then fetches the rest; whichever kind goes first, the
 // other is answered from it. In-flight fetches never wait, so two batches
-// cannot wait on each other.
+// cannot wait on each other; a waiting batch whose request is cancelled stops
+// waiting at once, which a sync.Cond could not do.
 type organizationTracker struct {
 	once     sync.Once
 	mu       sync.Mutex
-	changed  *sync.Cond
 	fetching [2]int // batches fetching by id, by name
-	byID     map[string]*auth0.Organization
-	byName   map[string]*auth0.Organization
+	// idle[kind] is closed when the fetches of kind in flight are all done;
+	// a new one is made when the first of a new round starts.
+	idle   [2]chan struct{}
+	byID   map[string]*auth0.Organization
+	byName map[string]*auth0.Organization
 }
 
 func (t *organizationTracker) init() {
 	t.once.Do(func() {
 		t.byID = make(map[string]*auth0.Organization)
 		t.byName = make(map[string]*auth0.Organization)
-		t.changed = sync.NewCond(&t.mu)
 	})
+}
+
+// begin records a fetch of kind in flight; t.mu is held.
+func (t *organizationTracker) begin(kind int) {
+	if t.fetching[kind] == 0 {
+		t.idle[kind] = make(chan struct{})
+	}
+	t.fetching[kind]++
+}
+
+// end records a fetch of kind done, and wakes the waiters once none is left;
+// t.mu is held.
+func (t *organizationTracker) end(kind int) {
+	t.fetching[kind]--
+	if t.fetching[kind] == 0 {
+		close(t.idle[kind])
+	}
+}
+
+// awaitIdle returns, with t.mu held, once no fetch of kind is in flight, or
+// with ctx's error (and t.mu released) when ctx ends first. t.mu is held on
+// entry. The wait is bounded by UPSTREAM_TIMEOUT of the fetches awaited.
+func (t *organizationTracker) awaitIdle(ctx context.Context, kind int) error {
+	for t.fetching[kind] > 0 {
+		idle := t.idle[kind]
+		t.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		t.mu.Lock()
+	}
+	return nil
 }
 
 const (
@@ -89,8 +125,11 @@ func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []Org
 	t := &l.orgs
 	t.init()
 	t.mu.Lock()
-	for t.fetching[1-kind] > 0 {
-		t.changed.Wait() // bounded by UPSTREAM_TIMEOUT of the fetches awaited
+	if err := t.awaitIdle(ctx, 1-kind); err != nil {
+		for _, i := range idx {
+			results[i] = &dataloader.Result[*auth0.Organization]{Error: err}
+		}
+		return
 	}
 	rest := make([]int, 0, len(idx))
 	for _, i := range idx {
@@ -108,7 +147,7 @@ func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []Org
 		t.mu.Unlock()
 		return
 	}
-	t.fetching[kind]++
+	t.begin(kind)
 	t.mu.Unlock()
 
 	asked := make([]string, len(rest))
@@ -129,7 +168,6 @@ func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []Org
 		}
 	}
 	t.mu.Lock()
-	t.fetching[kind]--
-	t.changed.Broadcast()
+	t.end(kind)
 	t.mu.Unlock()
 }

@@ -298,3 +298,22 @@ func callerAuth(o HandlerOptions, next http.Handler) http.Handler {
 	}
 	return auth.Middleware(o.Verifier, forward)
 }
+
+// ExampleQuery is the query the IDE opens with: the flagship path, for the
+// demo user of the built-in data.
+const ExampleQuery = `# orgraph: one graph over Auth0 organizations and UiPath groups.
+# Press the run button (or Ctrl-Enter).
+query UserWithOrganizations {
+  user(id: "auth0|6410784d38b3e02b77fdd660") {
+    id
+    email
+    organizations {
+      id
+      name
+      displayName
+      connections { id connectionId name strategy isSignupEnabled }
+      groups { id groupId name type members { identifier displayName email } }
+    }
+  }
+}
+`

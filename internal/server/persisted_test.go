@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/orgraph/orgraph/internal/config"
+	"github.com/orgraph/orgraph/internal/gateway"
 	"github.com/orgraph/orgraph/internal/persisted"
-	"github.com/orgraph/orgraph/internal/server"
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
@@ -177,7 +177,7 @@ func TestBadManifestStopsStartUp(t *testing.T) {
 			if err != nil {
 				t.Fatalf("config.Load reads no file, yet: %v", err)
 			}
-			gw, err := server.New(cfg, slog.New(slog.DiscardHandler))
+			gw, err := gateway.New(cfg, slog.New(slog.DiscardHandler))
 			if err == nil {
 				_ = gw.Shutdown(context.Background())
 				t.Fatal("want a start-up error")

@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/orgraph/orgraph/internal/config"
-	"github.com/orgraph/orgraph/internal/server"
+	"github.com/orgraph/orgraph/internal/gateway"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -65,11 +65,11 @@ type Gateway struct {
 	Config  config.Config
 	Logs    *SyncBuffer
 	Handler http.Handler // what URL serves, for benchmarks that skip the network
-	Server  *server.Gateway
+	Server  *gateway.Gateway
 }
 
 // StartGateway builds the gateway from env exactly as main does (config.Load,
-// server.New) and serves it over loopback HTTP.
+// gateway.New) and serves it over loopback HTTP.
 func StartGateway(t testing.TB, env map[string]string) *Gateway {
 	t.Helper()
 	cfg, err := config.Load(MapLookup(env))
@@ -82,7 +82,7 @@ func StartGateway(t testing.TB, env map[string]string) *Gateway {
 		level = cfg.LogLevel
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
-	gw, err := server.New(cfg, log)
+	gw, err := gateway.New(cfg, log)
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}

@@ -263,7 +263,7 @@ func TestNoopAddsNothing(t *testing.T) {
 }
 
 // TestGatewayExportsUpstreamSpans: the gateway as main builds it
-// (server.New), with OTEL_EXPORTER_OTLP_ENDPOINT set, exports its upstream
+// (gateway.New), with OTEL_EXPORTER_OTLP_ENDPOINT set, exports its upstream
 // spans over OTLP/HTTP, and the upstream receives the trace context of the
 // span that was exported.
 func TestGatewayExportsUpstreamSpans(t *testing.T) {

@@ -1,4 +1,10 @@
-package server
+// Package gateway is the composition root as a library: it wires settings
+// into a running gateway (config, then Redis, the upstream clients, the cache
+// and the governor, then the HTTP handler of internal/server), and in the
+// demo starts the simulated upstreams. cmd/orgraph runs it; internal/testutil
+// builds the gateways of tests through it, so tests and main share one
+// construction path and one cleanup path.
+package gateway
 
 import (
 	"context"
@@ -10,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,29 +34,11 @@ import (
 	"github.com/orgraph/orgraph/internal/ratelimit"
 	"github.com/orgraph/orgraph/internal/redisconn"
 	"github.com/orgraph/orgraph/internal/respcache"
+	"github.com/orgraph/orgraph/internal/server"
 	"github.com/orgraph/orgraph/internal/tracing"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
-
-// ExampleQuery is the query the IDE opens with: the flagship path, for the
-// demo user of the built-in data.
-const ExampleQuery = `# orgraph: one graph over Auth0 organizations and UiPath groups.
-# Press the run button (or Ctrl-Enter).
-query UserWithOrganizations {
-  user(id: "auth0|6410784d38b3e02b77fdd660") {
-    id
-    email
-    organizations {
-      id
-      name
-      displayName
-      connections { id connectionId name strategy isSignupEnabled }
-      groups { id groupId name type members { identifier displayName email } }
-    }
-  }
-}
-`
 
 // demoSimulator is the data the demo serves: the built-in set plus enough
 // generated organizations to page through.
@@ -90,8 +77,17 @@ type Gateway struct {
 // New builds the gateway for cfg. In demo mode it starts the upstream
 // simulator in-process on a loopback port and points the clients at it, so
 // the demo exercises the same HTTP path as production.
-func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
+//
+// Every resource New acquires is pushed on one stack of closers; Shutdown
+// pops it, and so does New itself when a later step fails, so a failed start
+// leaves no simulator listening and no Redis client open.
+func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 	g := &Gateway{Config: cfg, log: log}
+	defer func() {
+		if err != nil {
+			g.release()
+		}
+	}()
 	// The manifest is read first, before anything that needs cleaning up.
 	allow, err := allowList(cfg)
 	if err != nil {
@@ -102,7 +98,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		if err != nil {
 			return nil, err
 		}
-		g.closers = append(g.closers, stop)
+		g.onClose(stop)
 		g.sim = sim
 		if !cfg.Events.Enabled {
 			// The demo's simulator delivers its events to the demo's own
@@ -120,7 +116,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	var rdb redis.UniversalClient
 	if cfg.RedisURL != "" || cfg.RedisSentinel.Master != "" {
 		var err error
-		if rdb, err = redisconn.Open(redisconn.Options{
+		if rdb, err = openRedis(redisconn.Options{
 			URL:              cfg.RedisURL,
 			SentinelMaster:   cfg.RedisSentinel.Master,
 			SentinelAddrs:    cfg.RedisSentinel.Addrs,
@@ -133,7 +129,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 			}
 			return nil, fmt.Errorf("%s: %w", setting, err)
 		}
-		g.closers = append(g.closers, func() { _ = rdb.Close() })
+		g.onClose(func() { _ = rdb.Close() })
 	}
 	m := metrics.New(metrics.Options{OperationNames: cfg.MetricsOperationNames})
 	var purges *purge.Table
@@ -150,17 +146,15 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		Purges: purges, OnPurged: m.EntryPurged,
 	})
 	if err != nil {
-		_ = g.Shutdown(context.Background())
 		return nil, err
 	}
-	g.closers = append(g.closers, responses.Close)
+	g.onClose(responses.Close)
 	var whole *respcache.Cache
 	if cfg.ResponseCache {
 		if whole, err = respcache.New(cfg.ResponseCacheBytes, nil); err != nil {
-			_ = g.Shutdown(context.Background())
 			return nil, err
 		}
-		g.closers = append(g.closers, whole.Close)
+		g.onClose(whole.Close)
 	}
 	if !responses.Enabled() {
 		log.Info("CACHE_TTL=0: caching is off; requests still share identical upstream calls and the rate governor")
@@ -178,10 +172,9 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	}
 	tp, stopTracing, err := tracing.Setup(context.Background(), cfg.Tracing, "orgraph", log)
 	if err != nil {
-		_ = g.Shutdown(context.Background())
 		return nil, err
 	}
-	g.closers = append(g.closers, func() { // flushes the spans still queued
+	g.onClose(func() { // flushes the spans still queued
 		ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
 		defer cancel()
 		_ = stopTracing(ctx)
@@ -190,11 +183,10 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 	var verifier *auth.Verifier
 	if !cfg.AuthDisabled {
 		ctx, stop := context.WithCancel(context.Background())
-		g.closers = append(g.closers, stop) // ends the JWKS refreshes
+		g.onClose(stop) // ends the JWKS refreshes
 		if verifier, err = auth.New(ctx, auth.Config{
 			Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience, JWKSURL: cfg.AuthJWKSURL, Logger: log,
 		}); err != nil {
-			_ = g.Shutdown(context.Background())
 			return nil, err
 		}
 		log.Info("caller auth: bearer JWTs required", slog.String("issuer", cfg.AuthIssuer), slog.String("audience", cfg.AuthAudience))
@@ -206,22 +198,23 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); g.Events.Run(ctx) }()
-		// First at shutdown: the subscription ends before Redis is closed.
-		g.closers = append([]func(){func() { stop(); <-done }}, g.closers...)
+		// Pushed last, so released first: the subscription ends before
+		// Redis is closed.
+		g.onClose(func() { stop(); <-done })
 		webhook = &events.Handler{Auth: events.Auth{Method: cfg.Events.Auth, Secret: cfg.Events.Secret, Header: cfg.Events.Header},
 			Store: g.Events, Metrics: m, Logger: log}
 		log.Info("Auth0 Event Streams: deliveries accepted at "+events.Path, slog.String("auth", cfg.Events.Auth),
 			slog.Bool("purging", purges != nil))
 	}
 	g.Config = cfg
-	g.Handler = NewHandler(HandlerOptions{
+	g.Handler = server.NewHandler(server.HandlerOptions{
 		Upstreams:               up,
 		PartitionMetadataKey:    cfg.Identity.PartitionMetadataKey,
 		OrganizationMetadataKey: cfg.Identity.OrganizationMetadataKey,
 		Introspection:           cfg.Introspection,
 		Logger:                  log,
 		Ready:                   ready,
-		ExampleQuery:            ExampleQuery,
+		ExampleQuery:            server.ExampleQuery,
 		RequestTimeout:          cfg.RequestTimeout,
 		Verifier:                verifier,
 		CORSOrigins:             cfg.CORSOrigins,
@@ -245,7 +238,7 @@ func New(cfg config.Config, log *slog.Logger) (*Gateway, error) {
 // upstreams builds the clients and a readiness check: the gateway can obtain
 // its upstream credentials, and says when Redis is down (degraded, not
 // unready: the in-process tier and the local limiter keep it serving).
-func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, m *metrics.Metrics, tracer trace.Tracer, log *slog.Logger) (loaders.Upstreams, func(*http.Request) Readiness) {
+func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, m *metrics.Metrics, tracer trace.Tracer, log *slog.Logger) (loaders.Upstreams, func(*http.Request) server.Readiness) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 256
 	transport.MaxIdleConnsPerHost = 128
@@ -286,10 +279,10 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 		}
 		up.Identity = identity.New(cfg.Identity.BaseURL, client("identity", idTokens))
 	}
-	ready := func(r *http.Request) Readiness {
+	ready := func(r *http.Request) server.Readiness {
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.UpstreamTimeout)
 		defer cancel()
-		var rd Readiness
+		var rd server.Readiness
 		var errs []error
 		for _, s := range sources {
 			if _, err := s.Token(ctx); err != nil {
@@ -370,28 +363,25 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if g.httpSrv != nil {
 		err = g.httpSrv.Shutdown(ctx)
 	}
-	for _, c := range g.closers {
-		c()
-	}
+	g.release()
 	return err
 }
 
-var redisLogsOnce sync.Once
+// onClose pushes f on the stack of what Shutdown (or a failed New) releases.
+func (g *Gateway) onClose(f func()) { g.closers = append(g.closers, f) }
 
-// RedisLogsTo sends go-redis's own log lines (pool dial failures while Redis
-// is down, printed to stderr by default) to log at debug level, so the
-// process writes structured lines only; the cache and the governor already
-// log Redis going and coming back, once each. go-redis's logger is global,
-// so this takes effect once per process: main calls it.
-func RedisLogsTo(log *slog.Logger) {
-	redisLogsOnce.Do(func() { redis.SetLogger(redisLogger{log}) })
+// release runs the closers in reverse order of acquisition, once: what was
+// built on a resource is released before it (the cache before Redis).
+func (g *Gateway) release() {
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		g.closers[i]()
+	}
+	g.closers = nil
 }
 
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.DebugContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
-}
+// openRedis opens the Redis client; a variable so that the cleanup test can
+// see the client a failed New must close.
+var openRedis = redisconn.Open
 
 // allowList reads the manifest when only persisted operations may run. A
 // manifest named without PERSISTED_OPERATIONS_ONLY is still read, so that a
