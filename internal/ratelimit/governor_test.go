@@ -618,3 +618,36 @@ func TestWaitersQueueForTheirSlots(t *testing.T) {
 		})
 	}
 }
+
+// lateTimerCtx is a context whose deadline has passed but whose timer has
+// not fired yet (Err is still nil), as on a busy machine: the moment a Redis
+// call with that deadline fails with an i/o timeout.
+type lateTimerCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c lateTimerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestCallerDeadlineIsNotARedisOutage: a Redis call cut off by the caller's
+// own deadline is a refusal for that caller, not an outage: the governor
+// stays on the shared budget, and the request is not let through by the
+// local limiter (which, on three replicas at once, would spend three
+// budgets). This was TestSharedBudgetAcrossReplicas's flake under load.
+func TestCallerDeadlineIsNotARedisOutage(t *testing.T) {
+	logs := &logCounter{}
+	rdb, prefix := redistest.Client(t)
+	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: prefix, Logger: slog.New(logs)})
+	ctx := lateTimerCtx{Context: context.Background(), deadline: time.Now().Add(-time.Millisecond)}
+	err := g.Wait(ctx, "auth0")
+	if err == nil {
+		t.Fatalf("Wait past its deadline allowed the request")
+	}
+	refusal(t, err)
+	if g.Degraded() || logs.count(slog.LevelWarn, degradedMsg) != 0 {
+		t.Errorf("the caller's deadline degraded the governor (Degraded %v)", g.Degraded())
+	}
+	if st := g.Stats().Services["auth0"]; st.Allowed != 0 || st.Refusals != 1 {
+		t.Errorf("Stats = %+v, want Allowed 0, Refusals 1", st)
+	}
+}

@@ -50,6 +50,14 @@ func (g *Governor) redisFailed(ctx context.Context, err error, p *path) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
+	// The connection's deadline is the context's (ContextTimeoutEnabled), so
+	// a call cut off by the caller's deadline fails with an i/o timeout as
+	// the deadline passes, while the context's own timer, late on a busy
+	// machine, may not have marked it done yet. Past that deadline the
+	// caller ran out of time; Redis is not to blame.
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
 	p.redis, p.probe = false, false
 	g.probeMu.Lock()
 	g.lastProbe = g.now()
