@@ -651,3 +651,40 @@ func TestCallerDeadlineIsNotARedisOutage(t *testing.T) {
 		t.Errorf("Stats = %+v, want Allowed 0, Refusals 1", st)
 	}
 }
+
+// TestSlowRedisMomentIsARefusalNotAnOutage: Redis answered a moment ago and
+// now stalls (CLIENT PAUSE on a server of the test's own) past the
+// governor's Redis timeout. The request is refused and the governor stays
+// on the shared budget: a replica that took a slow moment for an outage
+// would let its local limiter spend a whole budget on top of the shared one
+// (TestThreeReplicasStayWithinTheUpstreamLimit's 429s under load). The
+// clock stands still, so "a moment ago" does not depend on the machine's
+// speed.
+func TestSlowRedisMomentIsARefusalNotAnOutage(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rdb := srv.Client()
+	clock := &stoppedClock{}
+	clock.Set(time.Now())
+	logs := &logCounter{}
+	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: "slow:", Logger: slog.New(logs), Now: clock.Now})
+	if _, err := waitFor(g, "auth0", 10*time.Second); err != nil {
+		t.Fatalf("Wait with Redis answering: %v", err)
+	}
+	admin := srv.Client()
+	if err := admin.Do(context.Background(), "CLIENT", "PAUSE", "60000", "ALL").Err(); err != nil {
+		t.Fatalf("CLIENT PAUSE: %v", err)
+	}
+	// No UNPAUSE: the paused server is the test's own, killed at cleanup.
+
+	_, err := waitFor(g, "auth0", 10*time.Second)
+	if err == nil {
+		t.Fatalf("Wait allowed a request while Redis stalled; the local limiter decided it")
+	}
+	refusal(t, err)
+	if g.Degraded() || logs.count(slog.LevelWarn, degradedMsg) != 0 {
+		t.Errorf("a slow moment degraded the governor (Degraded %v)", g.Degraded())
+	}
+	if st := g.Stats().Services["auth0"]; st.Allowed != 1 || st.Refusals != 1 {
+		t.Errorf("Stats = %+v, want Allowed 1, Refusals 1", st)
+	}
+}
