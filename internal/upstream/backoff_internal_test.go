@@ -63,3 +63,27 @@ func TestCancelDuringBackOffEndsTheCall(t *testing.T) {
 		t.Fatalf("%d upstream calls, want 1", n)
 	}
 }
+
+// TestBackoffKeepsToRetryAfter: a Retry-After is waited in full (plus up to
+// a quarter of jitter, so that replicas do not retry in step), whatever the
+// attempt; without one the back-off is exponential with jitter. Bounds
+// only: the jitter is random.
+func TestBackoffKeepsToRetryAfter(t *testing.T) {
+	cases := []struct {
+		attempt    int
+		retryAfter time.Duration
+		min, max   time.Duration
+	}{
+		{1, 2 * time.Second, 2 * time.Second, 2500 * time.Millisecond},
+		{2, 3 * time.Second, 3 * time.Second, 3750 * time.Millisecond},
+		{1, 0, 50 * time.Millisecond, 150 * time.Millisecond},
+		{2, 0, 100 * time.Millisecond, 300 * time.Millisecond},
+	}
+	for _, c := range cases {
+		for range 100 {
+			if d := backoff(c.attempt, c.retryAfter); d < c.min || d > c.max {
+				t.Fatalf("backoff(%d, %v) = %v, want %v..%v", c.attempt, c.retryAfter, d, c.min, c.max)
+			}
+		}
+	}
+}
