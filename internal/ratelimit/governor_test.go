@@ -336,18 +336,41 @@ func TestObservePauses(t *testing.T) {
 }
 
 // TestPauseNeverShortened: a shorter pause observed later leaves the longer
-// one in force.
+// one in force, whether it was observed by another replica (Redis keeps the
+// later end) or by the same governor (its own copy keeps the later end:
+// without Redis nothing else would).
 func TestPauseNeverShortened(t *testing.T) {
-	rdb, prefix := redistest.Client(t)
-	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
-	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
-	a.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: 10 * time.Second, At: time.Now()})
-	b.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: time.Second, At: time.Now()})
-	for _, g := range []*ratelimit.Governor{a, b, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})} {
-		_, err := waitFor(g, "auth0", 100*time.Millisecond)
-		if ra := refusal(t, err).RetryAfter; ra < 8*time.Second {
-			t.Errorf("RetryAfter = %v, want the longer pause (about 10s)", ra)
-		}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			var cfg ratelimit.Config
+			if b.redis {
+				cfg.Redis, cfg.Prefix = redistest.Client(t)
+			}
+			newGov := func() *ratelimit.Governor {
+				c := cfg
+				c.Rate, c.Logger = 100, slog.New(&logCounter{})
+				return ratelimit.New(c)
+			}
+			a := newGov()
+			b2 := a // the same governor sees both 429s without Redis
+			if b.redis {
+				b2 = newGov()
+			}
+			a.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: 10 * time.Second, At: time.Now()})
+			if left := b2.Observe(context.Background(), "auth0", upstream.Observation{Status: 429, RetryAfter: time.Second, At: time.Now()}); left < 8*time.Second {
+				t.Errorf("Observe of the shorter pause returned %v, want the longer pause in force (about 10s)", left)
+			}
+			govs := []*ratelimit.Governor{a, b2}
+			if b.redis {
+				govs = append(govs, newGov())
+			}
+			for _, g := range govs {
+				_, err := waitFor(g, "auth0", 100*time.Millisecond)
+				if ra := refusal(t, err).RetryAfter; ra < 8*time.Second {
+					t.Errorf("RetryAfter = %v, want the longer pause (about 10s)", ra)
+				}
+			}
+		})
 	}
 }
 
@@ -593,5 +616,75 @@ func TestWaitersQueueForTheirSlots(t *testing.T) {
 				t.Errorf("Stats = %+v, want Allowed %d, Waits %d, Refusals 1", st, 1+queued, queued)
 			}
 		})
+	}
+}
+
+// lateTimerCtx is a context whose deadline has passed but whose timer has
+// not fired yet (Err is still nil), as on a busy machine: the moment a Redis
+// call with that deadline fails with an i/o timeout.
+type lateTimerCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c lateTimerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestCallerDeadlineIsNotARedisOutage: a Redis call cut off by the caller's
+// own deadline is a refusal for that caller, not an outage: the governor
+// stays on the shared budget, and the request is not let through by the
+// local limiter (which, on three replicas at once, would spend three
+// budgets). This was TestSharedBudgetAcrossReplicas's flake under load.
+func TestCallerDeadlineIsNotARedisOutage(t *testing.T) {
+	logs := &logCounter{}
+	rdb, prefix := redistest.Client(t)
+	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: prefix, Logger: slog.New(logs)})
+	ctx := lateTimerCtx{Context: context.Background(), deadline: time.Now().Add(-time.Millisecond)}
+	err := g.Wait(ctx, "auth0")
+	if err == nil {
+		t.Fatalf("Wait past its deadline allowed the request")
+	}
+	refusal(t, err)
+	if g.Degraded() || logs.count(slog.LevelWarn, degradedMsg) != 0 {
+		t.Errorf("the caller's deadline degraded the governor (Degraded %v)", g.Degraded())
+	}
+	if st := g.Stats().Services["auth0"]; st.Allowed != 0 || st.Refusals != 1 {
+		t.Errorf("Stats = %+v, want Allowed 0, Refusals 1", st)
+	}
+}
+
+// TestSlowRedisMomentIsARefusalNotAnOutage: Redis answered a moment ago and
+// now stalls (CLIENT PAUSE on a server of the test's own) past the
+// governor's Redis timeout. The request is refused and the governor stays
+// on the shared budget: a replica that took a slow moment for an outage
+// would let its local limiter spend a whole budget on top of the shared one
+// (TestThreeReplicasStayWithinTheUpstreamLimit's 429s under load). The
+// clock stands still, so "a moment ago" does not depend on the machine's
+// speed.
+func TestSlowRedisMomentIsARefusalNotAnOutage(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rdb := srv.Client()
+	clock := &stoppedClock{}
+	clock.Set(time.Now())
+	logs := &logCounter{}
+	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: "slow:", Logger: slog.New(logs), Now: clock.Now})
+	if _, err := waitFor(g, "auth0", 10*time.Second); err != nil {
+		t.Fatalf("Wait with Redis answering: %v", err)
+	}
+	admin := srv.Client()
+	if err := admin.Do(context.Background(), "CLIENT", "PAUSE", "60000", "ALL").Err(); err != nil {
+		t.Fatalf("CLIENT PAUSE: %v", err)
+	}
+	// No UNPAUSE: the paused server is the test's own, killed at cleanup.
+
+	_, err := waitFor(g, "auth0", 10*time.Second)
+	if err == nil {
+		t.Fatalf("Wait allowed a request while Redis stalled; the local limiter decided it")
+	}
+	refusal(t, err)
+	if g.Degraded() || logs.count(slog.LevelWarn, degradedMsg) != 0 {
+		t.Errorf("a slow moment degraded the governor (Degraded %v)", g.Degraded())
+	}
+	if st := g.Stats().Services["auth0"]; st.Allowed != 1 || st.Refusals != 1 {
+		t.Errorf("Stats = %+v, want Allowed 1, Refusals 1", st)
 	}
 }
