@@ -88,6 +88,7 @@ var allowed = map[string][]string{
 	"internal/loadgen":            {},
 	"internal/testutil":           {"*"},
 	"internal/testutil/redistest": {},
+	"internal/testutil/wait":      {},
 	"internal/clients":            {},
 	"internal/clients/genqlient":  {},
 	"internal/archtest":           {},

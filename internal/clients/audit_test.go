@@ -35,17 +35,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 // non-zero, and returns its combined output.
 func runNode(t *testing.T, stdin io.Reader, args ...string) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is needed for the JavaScript client tests (scripts/test installs Debian's nodejs): %v", err)
-	}
-	dir, err := filepath.Abs("js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatalf("%s/node_modules is missing: run `npm ci` there (scripts/test does)", dir)
-	}
+	node, dir := nodeProject(t, "js")
 	cmd := exec.Command(node, args...)
 	cmd.Dir = dir
 	cmd.Stdin = stdin
@@ -54,4 +44,22 @@ func runNode(t *testing.T, stdin io.Reader, args ...string) string {
 		t.Fatalf("node %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// nodeProject returns the node binary and the absolute path of one of this
+// package's npm projects, failing the test (never skipping it) when node or
+// the project's installed packages are missing.
+func nodeProject(t *testing.T, project string) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is needed for the JavaScript client tests (scripts/test installs Debian's nodejs): %v", err)
+	}
+	if dir, err = filepath.Abs(project); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatalf("%s/node_modules is missing: run `npm ci` there (scripts/test does)", dir)
+	}
+	return node, dir
 }

@@ -24,14 +24,7 @@ var readmeCodegenConfig = regexp.MustCompile("(?s)```yaml\n(# codegen\\.yml\n.*?
 // the README's settings, its operations (an unnamed one is refused) or the
 // schema stop generating a usable client.
 func TestGraphQLCodegenSettingsWork(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is needed for the JavaScript client tests (scripts/test installs Debian's nodejs): %v", err)
-	}
-	js, err := filepath.Abs("js")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, js := nodeProject(t, "js")
 	bin := filepath.Join(js, "node_modules", "@graphql-codegen", "cli", "cjs", "bin.js")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s is missing: run `npm ci` in %s (scripts/test does)", bin, js)

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -64,7 +62,7 @@ func TestSupergraphAcrossTwoSubgraphs(t *testing.T) {
 		t.Fatalf("upstream calls %v, want 10 organization lookups and 10 connection lists", calls)
 	}
 	var entities []map[string]any
-	for _, line := range accessLogLines(t, gw) {
+	for _, line := range gw.AccessLogLines() {
 		if line["upstream_calls"] == 20.0 {
 			entities = append(entities, line)
 		}
@@ -137,17 +135,7 @@ func checkOrganization(t *testing.T, got, own map[string]any) {
 // _entities calls. The node process is killed when the test ends.
 func startSupergraph(t *testing.T, orgraphURL string, billed []string) (string, func() int) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is needed for the supergraph test (scripts/test installs Debian's nodejs): %v", err)
-	}
-	dir, err := filepath.Abs("supergraph")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatalf("%s/node_modules is missing: run `npm ci` there (scripts/test does)", dir)
-	}
+	node, dir := nodeProject(t, "supergraph")
 	cmd := exec.Command(node, "supergraph.mjs", orgraphURL, strings.Join(billed, ","))
 	cmd.Dir = dir
 	stderr := &testutil.SyncBuffer{}
@@ -220,17 +208,4 @@ func postQuery(t *testing.T, url, query string, v any) {
 	if err := json.Unmarshal(out.Data, v); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// accessLogLines are the gateway's access-log lines.
-func accessLogLines(t *testing.T, gw *testutil.Gateway) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(gw.Logs.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "request" {
-			out = append(out, m)
-		}
-	}
-	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/orgraph/orgraph/internal/auth0"
 	"github.com/orgraph/orgraph/internal/loaders"
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/wait"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
@@ -92,7 +93,7 @@ func TestByNameWaitsForAByIDFetchInFlight(t *testing.T) {
 		}
 		byID <- err
 	}()
-	waitUntil(t, idAsked.Load)
+	wait.Until(t, idAsked.Load)
 	byName := make(chan error, 1)
 	go func() {
 		o, err := l.OrganizationByName(ctx, want.Name)
@@ -101,7 +102,7 @@ func TestByNameWaitsForAByIDFetchInFlight(t *testing.T) {
 		}
 		byName <- err
 	}()
-	waitUntil(t, func() bool { return nameAsked.Load() || parkedInFetch() })
+	wait.Until(t, func() bool { return nameAsked.Load() || parkedInFetch() })
 	close(release)
 	for _, ch := range []chan error{byID, byName} {
 		if err := <-ch; err != nil {
@@ -113,27 +114,14 @@ func TestByNameWaitsForAByIDFetchInFlight(t *testing.T) {
 	}
 }
 
-// waitUntil polls cond until it holds, failing the test after 10 s: a wait
-// for another goroutine's progress, with a deadline instead of a guess.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // parkedInFetch reports whether some goroutine waits on the organization
-// tracker's condition inside a fetch: the name lookup waiting for the fetch
+// tracker inside a fetch: the name lookup waiting for the fetch
 // by id, which nothing else makes visible.
 func parkedInFetch() bool {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "sync.(*Cond).Wait") && strings.Contains(g, "loaders.(*Loaders).fetchOrganizationsBy") {
+		if strings.Contains(g, "[select") && strings.Contains(g, "loaders.(*organizationTracker).awaitIdle") {
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/orgraph/orgraph/internal/ratelimit"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
+	"github.com/orgraph/orgraph/internal/testutil/wait"
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
@@ -81,19 +82,6 @@ func waitFor(g *ratelimit.Governor, service string, d time.Duration) (time.Durat
 // Go's timers may fire a little early relative to a monotonic reading taken
 // elsewhere). A lower bound never fails because a machine is busy.
 func minWait(d time.Duration) time.Duration { return d - 2*time.Millisecond }
-
-// waitUntil polls cond until it holds, failing the test after 10 s: a wait
-// for another goroutine's progress, with a deadline instead of a guess.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // refusal checks that err is the governor's refusal and returns it.
 func refusal(t *testing.T, err error) *upstream.Error {
@@ -586,7 +574,7 @@ func TestWaitersQueueForTheirSlots(t *testing.T) {
 			}
 			// All five have taken their slots once each counts its wait
 			// (counted when the wait begins, after the slot is taken).
-			waitUntil(t, func() bool {
+			wait.Until(t, func() bool {
 				var n int64
 				for _, g := range govs {
 					n += g.Stats().Services["auth0"].Waits

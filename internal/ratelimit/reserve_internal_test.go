@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
+	"github.com/orgraph/orgraph/internal/testutil/wait"
 )
 
 // holdFirstScript holds the first reservation round trip until release is
@@ -54,13 +55,13 @@ func TestReservationsOfOneMomentShareARoundTrip(t *testing.T) {
 
 	first := make(chan error, 1)
 	go func() { first <- g.Wait(ctx, "auth0") }() // its round trip is held
-	waitUntil(t, func() bool { return hook.rounds.Load() == 1 })
+	wait.Until(t, func() bool { return hook.rounds.Load() == 1 })
 	var wg sync.WaitGroup
 	errs := make([]error, 50)
 	for i := range errs {
 		wg.Go(func() { errs[i] = g.Wait(ctx, "auth0") })
 	}
-	waitUntil(t, func() bool {
+	wait.Until(t, func() bool {
 		s.reservations.mu.Lock()
 		defer s.reservations.mu.Unlock()
 		return len(s.reservations.queue) == 50
@@ -113,16 +114,5 @@ func TestReservationsKeepEachOnesDeadline(t *testing.T) {
 	// 50 ms), the third takes the second's place.
 	if res[0][0] != 1 || res[1][0] != 0 || res[2][0] != 1 || res[2][1] > 110_000 {
 		t.Fatalf("round trip answered %v", res)
-	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 5s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,7 +37,7 @@ func TestAccessLogLinePerRequest(t *testing.T) {
 	}
 	send("fresh", "Cache-Control", "no-cache")
 
-	lines := accessLines(t, gw)
+	lines := gw.AccessLogLines()
 	if len(lines) != 3 {
 		t.Fatalf("%d access-log lines for 3 requests", len(lines))
 	}
@@ -58,16 +57,4 @@ func TestAccessLogLinePerRequest(t *testing.T) {
 	if strings.Contains(gw.Logs.String(), demoUserID) {
 		t.Fatal("the access log holds the variables")
 	}
-}
-
-func accessLines(t *testing.T, gw *testutil.Gateway) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(gw.Logs.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "request" {
-			out = append(out, m)
-		}
-	}
-	return out
 }

@@ -262,7 +262,7 @@ func TestOneLevelIsOneBatch(t *testing.T) {
 			t.Fatalf("%s", r.Raw)
 		}
 	}
-	lines := accessLines(t, gw)
+	lines := gw.AccessLogLines()
 	if got := []any{lines[0]["upstream_batches"], lines[1]["upstream_batches"], lines[2]["upstream_batches"]}; !slices.Equal(got, []any{2.0, 1.0, 1.0}) {
 		t.Fatalf("batches per request %v, want 2 cold then 1 warm", got)
 	}

@@ -90,7 +90,7 @@ func TestFiftyEntitiesCostWhatFiftyOrganizationsCost(t *testing.T) {
 	want := map[string]int64{upstreamsim.RouteOrganization: 50, upstreamsim.RouteEnabledConnections: 50}
 	assertCalls(t, s, want)
 	t.Logf("_entities, 50 organizations with connections: %v", s.Counts())
-	if got := accessLines(t, gw)[0]["upstream_batches"]; got != 2.0 {
+	if got := gw.AccessLogLines()[0]["upstream_batches"]; got != 2.0 {
 		t.Fatalf("_entities made %v batches, want 2 (the lookups, then the connections)", got)
 	}
 
@@ -247,7 +247,7 @@ func TestUserEntitiesReadProfilesInOneBatch(t *testing.T) {
 		}
 	}
 	assertCalls(t, sim, map[string]int64{upstreamsim.RouteUser: 5})
-	if got := accessLines(t, gw)[0]["upstream_batches"]; got != 1.0 {
+	if got := gw.AccessLogLines()[0]["upstream_batches"]; got != 1.0 {
 		t.Fatalf("%v batches, want 1", got)
 	}
 }

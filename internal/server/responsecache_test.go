@@ -36,7 +36,7 @@ func TestResponseCacheAnswersARepeatWithTheSameBytes(t *testing.T) {
 	if second.Header.Get("Content-Type") != "application/json" || second.Header.Get("Content-Length") != fmt.Sprint(len(second.Raw)) {
 		t.Fatalf("headers of the hit: %v", second.Header)
 	}
-	lines := accessLines(t, gw)
+	lines := gw.AccessLogLines()
 	if last := lines[len(lines)-1]; last["response_cache"] != "hit" || last["operation"] != "Orgs" || last["upstream_batches"] != float64(0) {
 		t.Fatalf("access log of the hit: %v", last)
 	}
@@ -48,18 +48,18 @@ func TestResponseCacheAnswersARepeatWithTheSameBytes(t *testing.T) {
 	if status, body := get(); status != http.StatusOK || !strings.Contains(body, `"connections"`) {
 		t.Fatalf("GET: %d %s", status, body)
 	}
-	if last := accessLines(t, gw); last[len(last)-1]["response_cache"] != "miss" {
+	if last := gw.AccessLogLines(); last[len(last)-1]["response_cache"] != "miss" {
 		t.Fatalf("the first GET is not the POST's entry: %v", last[len(last)-1])
 	}
 	get()
-	if last := accessLines(t, gw); last[len(last)-1]["response_cache"] != "hit" {
+	if last := gw.AccessLogLines(); last[len(last)-1]["response_cache"] != "hit" {
 		t.Fatalf("second GET: %v", last[len(last)-1])
 	}
 
 	h := http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-cache"}}
 	body, _ := json.Marshal(map[string]any{"query": query})
 	fresh := gw.PostWith(t, h, body)
-	last := accessLines(t, gw)[len(accessLines(t, gw))-1]
+	last := gw.AccessLogLines()[len(gw.AccessLogLines())-1]
 	if !bytes.Equal(fresh.Raw, first.Raw) || last["response_cache"] != "bypass" || last["cache_hits"].(float64) < 2 {
 		t.Fatalf("no-cache: %v", last)
 	}
@@ -139,7 +139,7 @@ func TestResponseCacheKeyedByScopes(t *testing.T) {
 	if r := gw.QueryAs(t, other, query, nil); len(r.Errors) > 0 || sim.Total() != 0 {
 		t.Fatalf("same scopes: %s with %d calls", r.Raw, sim.Total())
 	}
-	if last := accessLines(t, gw); last[len(last)-1]["response_cache"] != "hit" {
+	if last := gw.AccessLogLines(); last[len(last)-1]["response_cache"] != "hit" {
 		t.Fatalf("same scopes did not share the stored answer: %v", last[len(last)-1])
 	}
 	if r := gw.QueryAs(t, "", query, nil); r.Status != http.StatusUnauthorized {
@@ -169,7 +169,7 @@ func TestResponseCacheKeyedByForwardedToken(t *testing.T) {
 	if n := sim.Count(upstreamsim.RouteOrganization); n != 2 {
 		t.Fatalf("%d organization calls for two tokens asking twice, want 2 (one each)", n)
 	}
-	lines := accessLines(t, gw)
+	lines := gw.AccessLogLines()
 	var outcomes []any
 	for _, l := range lines {
 		outcomes = append(outcomes, l["response_cache"])
@@ -187,7 +187,7 @@ func TestResponseCacheOff(t *testing.T) {
 		query := `{ organization(id: "` + hogwartsID + `") { name } }`
 		gw.Query(t, query, nil)
 		gw.Query(t, query, nil)
-		for _, l := range accessLines(t, gw) {
+		for _, l := range gw.AccessLogLines() {
 			if l["response_cache"] != "" {
 				t.Fatalf("%v: response cache %v", env, l["response_cache"])
 			}
@@ -265,7 +265,7 @@ func TestIdenticalQueriesAtOnceShareValuesSafely(t *testing.T) {
 			}
 			wg.Wait()
 		}
-		for _, l := range accessLines(t, gw) {
+		for _, l := range gw.AccessLogLines() {
 			if l["status"] != float64(200) || l["outcome"] != "ok" {
 				t.Fatalf("%v: %v", env, l)
 			}

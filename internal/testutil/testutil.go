@@ -150,6 +150,19 @@ func (e Error) PathString() string {
 	return strings.Join(parts, ".")
 }
 
+// AccessLogLines are the gateway's access-log lines so far (its JSON log
+// lines with msg "request"), decoded.
+func (g *Gateway) AccessLogLines() []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(g.Logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "request" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // Query POSTs a GraphQL request and decodes the answer.
 func (g *Gateway) Query(t testing.TB, query string, vars map[string]any) Response {
 	t.Helper()

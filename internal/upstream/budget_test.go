@@ -11,6 +11,7 @@ import (
 
 	"github.com/orgraph/orgraph/internal/cache"
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/wait"
 	"github.com/orgraph/orgraph/internal/upstream"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
@@ -100,7 +101,7 @@ func TestJoinerDoesNotPay(t *testing.T) {
 		var out any
 		leader <- c.GetJSON(ctx, orgsRoute, orgsURL(base, 5), &out)
 	}()
-	waitFor(t, func() bool { return sim.Count(upstreamsim.RouteOrganizations) == 1 })
+	wait.Until(t, func() bool { return sim.Count(upstreamsim.RouteOrganizations) == 1 })
 
 	var out any
 	if err := c.GetJSON(spentSince(t, began), orgsRoute, orgsURL(base, 5), &out); err != nil {
@@ -168,7 +169,7 @@ func TestStaleRefreshIsNotTheOperationsCall(t *testing.T) {
 	if err := c.GetJSON(spent(t), orgsRoute, orgsURL(base, 2), &out); err != nil {
 		t.Fatalf("stale entry with a spent budget: %v", err)
 	}
-	waitFor(t, func() bool { return sim.Count(upstreamsim.RouteOrganizations) == 2 })
+	wait.Until(t, func() bool { return sim.Count(upstreamsim.RouteOrganizations) == 2 })
 }
 
 // TestRetryWithoutBudgetKeepsTheFailure: when the budget has no room for a
@@ -186,18 +187,6 @@ func TestRetryWithoutBudgetKeepsTheFailure(t *testing.T) {
 	}
 	if n := sim.Count(upstreamsim.RouteOrganizations); n != 1 {
 		t.Fatalf("%d upstream calls, want 1 (no retry without budget)", n)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after five seconds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
