@@ -135,11 +135,6 @@ type Governor struct {
 	degraded  atomic.Bool
 	probeMu   sync.Mutex
 	lastProbe time.Time // when a degraded governor last tried Redis
-
-	// lastAnswer is when Redis last answered (g.now() in Unix nanoseconds,
-	// 0 before the first answer): a Wait's Redis call that times out within
-	// probeInterval of it is a slow moment, not an outage (waitRedisFailed).
-	lastAnswer atomic.Int64
 }
 
 var _ upstream.Limiter = (*Governor)(nil)
@@ -342,7 +337,7 @@ func (g *Governor) pauseLeft(ctx context.Context, s *serviceState, now time.Time
 		case errors.Is(err, redis.Nil):
 			g.redisWorked(p)
 		default:
-			if err := g.waitRedisFailed(ctx, err, p); err != nil {
+			if err := g.redisFailed(ctx, err, p); err != nil {
 				return 0, canceled(s.name, err)
 			}
 		}
@@ -387,7 +382,7 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 			// Refused: report a wait the caller will find past its deadline.
 			return max(wait, deadline.Sub(now)), nil, nil
 		}
-		if err := g.waitRedisFailed(ctx, err, p); err != nil {
+		if err := g.redisFailed(ctx, err, p); err != nil {
 			return 0, nil, canceled(s.name, err)
 		}
 		// p.redis is false now: the local limiter decides this request.

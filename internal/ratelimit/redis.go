@@ -2,9 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"time"
 )
 
@@ -36,7 +33,6 @@ func (g *Governor) choosePath(now time.Time) path {
 // end it: a call that started before Redis failed and succeeded late must
 // not flip the state back and forth.
 func (g *Governor) redisWorked(p *path) {
-	g.lastAnswer.Store(g.now().UnixNano())
 	if !p.probe {
 		return
 	}
@@ -70,34 +66,6 @@ func (g *Governor) redisFailed(ctx context.Context, err error, p *path) error {
 		g.log.Warn("rate governor degraded: Redis unavailable, using the local limiter", "error", err)
 	}
 	return nil
-}
-
-// isTimeout reports whether err is a Redis call running out of time (its
-// context's deadline, or the connection deadline go-redis set from it) as
-// opposed to a refused or broken connection.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-}
-
-// waitRedisFailed is redisFailed for the Redis calls of Wait, which decide
-// whether a request may go.
-func (g *Governor) waitRedisFailed(ctx context.Context, err error, p *path) error {
-	// A call that timed out while Redis answered less than probeInterval ago
-	// is a slow moment (a busy machine, a long command), not an outage: the
-	// request is refused, as if the budget were spent. Handing it to the
-	// local limiter instead would let this replica spend a whole local
-	// budget (its burst at once) on top of the shared one the other replicas
-	// are spending, and N replicas so degraded would overrun the upstream
-	// N times over. The price: when Redis really goes down, requests are
-	// refused for up to probeInterval before the local limiter takes over.
-	// A Redis silent for longer, one that has never answered, and errors
-	// other than timeouts degrade the governor at once, as before.
-	if !g.degraded.Load() && isTimeout(err) && g.now().UnixNano()-g.lastAnswer.Load() < int64(probeInterval) {
-		// Wrapping DeadlineExceeded makes Wait refuse the request.
-		return fmt.Errorf("rate governor: Redis slower than %v: %w", redisTimeout, context.DeadlineExceeded)
-	}
-	return g.redisFailed(ctx, err, p)
 }
 
 // noCancel lets redisCtx return without allocating when it adds no timeout.
