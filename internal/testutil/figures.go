@@ -9,8 +9,9 @@ import (
 
 // FiguresEnv names a file that Figures appends to. ./scripts/test sets it
 // and prints the file after the run: go test shows a passing package's
-// output only with -v, and the figures of the bounded Redis Cluster and
-// Sentinel runs (requests, upstream calls, errors) are wanted in CI's log.
+// output only with -v, and some figures are wanted in CI's log: those of
+// the bounded Redis Cluster and Sentinel runs (requests, upstream calls,
+// errors) and the graphql-http audit's count.
 const FiguresEnv = "ORGRAPH_TEST_FIGURES"
 
 var figuresMu sync.Mutex
