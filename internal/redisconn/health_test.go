@@ -11,25 +11,18 @@ import (
 	"time"
 
 	"github.com/orgraph/orgraph/internal/redisconn"
+	"github.com/orgraph/orgraph/internal/testutil/clock"
 )
 
-// clock is a test clock that moves only when told to.
-type clock struct{ nanos atomic.Int64 }
+func startClock() *clock.Clock { return clock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
-func (c *clock) now() time.Time          { return time.Unix(0, c.nanos.Load()) }
-func (c *clock) advance(d time.Duration) { c.nanos.Add(int64(d)) }
-func newClock() *clock {
-	c := &clock{}
-	c.nanos.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
 func lines(buf *bytes.Buffer, s string) int { return strings.Count(buf.String(), s) }
 
-func newHealth(c *clock) (*redisconn.Health, *bytes.Buffer) {
+func newHealth(c *clock.Clock) (*redisconn.Health, *bytes.Buffer) {
 	var buf bytes.Buffer
 	h := redisconn.NewHealth(redisconn.HealthConfig{
 		Degraded: "test degraded", Recovered: "test recovered",
-		Logger: slog.New(slog.NewTextHandler(&buf, nil)), Now: c.now,
+		Logger: slog.New(slog.NewTextHandler(&buf, nil)), Now: c.Now,
 	})
 	return h, &buf
 }
@@ -37,7 +30,7 @@ func newHealth(c *clock) (*redisconn.Health, *bytes.Buffer) {
 // TestHealthLogsEachTransitionOnce: many failures make one warning, many
 // successful probes one recovery line.
 func TestHealthLogsEachTransitionOnce(t *testing.T) {
-	c := newClock()
+	c := startClock()
 	h, logs := newHealth(c)
 	if h.Degraded() {
 		t.Fatal("a new Health is degraded")
@@ -50,7 +43,7 @@ func TestHealthLogsEachTransitionOnce(t *testing.T) {
 	if !h.Degraded() || lines(logs, "test degraded") != 1 {
 		t.Fatalf("after 50 failures: degraded %v, %d warnings, want 1:\n%s", h.Degraded(), lines(logs, "test degraded"), logs)
 	}
-	c.advance(redisconn.ProbeInterval)
+	c.Advance(redisconn.ProbeInterval)
 	if use, probe := h.Use(); !use || !probe {
 		t.Fatalf("Use after an interval = %v, %v, want a probe", use, probe)
 	}
@@ -69,7 +62,7 @@ func TestHealthLogsEachTransitionOnce(t *testing.T) {
 // callers exactly one may try Redis per interval, and none before the
 // interval since the last failure has passed.
 func TestHealthProbesOncePerInterval(t *testing.T) {
-	c := newClock()
+	c := startClock()
 	h, _ := newHealth(c)
 	if use, probe := h.Use(); !use || probe {
 		t.Fatalf("healthy Use = %v, %v, want a plain call", use, probe)
@@ -94,11 +87,11 @@ func TestHealthProbesOncePerInterval(t *testing.T) {
 	if n := probes(); n != 0 {
 		t.Fatalf("right after the failure: %d probes, want 0", n)
 	}
-	c.advance(redisconn.ProbeInterval - time.Nanosecond)
+	c.Advance(redisconn.ProbeInterval - time.Nanosecond)
 	if n := probes(); n != 0 {
 		t.Fatalf("just before the interval: %d probes, want 0", n)
 	}
-	c.advance(time.Nanosecond)
+	c.Advance(time.Nanosecond)
 	if n := probes(); n != 1 {
 		t.Fatalf("at the interval: %d probes, want 1", n)
 	}
@@ -106,13 +99,13 @@ func TestHealthProbesOncePerInterval(t *testing.T) {
 		t.Fatalf("right after a probe: %d probes, want 0", n)
 	}
 	// A failed probe waits a whole interval again.
-	c.advance(redisconn.ProbeInterval / 2)
+	c.Advance(redisconn.ProbeInterval / 2)
 	h.Failed(errors.New("still down"))
-	c.advance(redisconn.ProbeInterval / 2)
+	c.Advance(redisconn.ProbeInterval / 2)
 	if n := probes(); n != 0 {
 		t.Fatalf("half an interval after a failed probe: %d probes, want 0", n)
 	}
-	c.advance(redisconn.ProbeInterval / 2)
+	c.Advance(redisconn.ProbeInterval / 2)
 	if n := probes(); n != 1 {
 		t.Fatalf("an interval after a failed probe: %d probes, want 1", n)
 	}
@@ -121,7 +114,7 @@ func TestHealthProbesOncePerInterval(t *testing.T) {
 // TestHealthRecoversOnlyByProbe: a call that worked but was not a probe
 // (it started before Redis failed and answered late) leaves Redis degraded.
 func TestHealthRecoversOnlyByProbe(t *testing.T) {
-	c := newClock()
+	c := startClock()
 	h, logs := newHealth(c)
 	h.Worked(false)
 	h.Worked(true) // healthy already: nothing to log
@@ -133,7 +126,7 @@ func TestHealthRecoversOnlyByProbe(t *testing.T) {
 	if !h.Degraded() {
 		t.Fatal("a late non-probe success ended the degradation")
 	}
-	c.advance(redisconn.ProbeInterval)
+	c.Advance(redisconn.ProbeInterval)
 	if _, probe := h.Use(); !probe {
 		t.Fatal("no probe after an interval")
 	}
