@@ -27,6 +27,7 @@ import (
 	orgraph "github.com/orgraph/orgraph"
 	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/gateway"
+	"github.com/orgraph/orgraph/internal/tracing"
 )
 
 // usage is what help prints: the commands, and where the settings are.
@@ -85,6 +86,7 @@ func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stder
 	tuneGC(cfg)
 	log := newLogger(cfg, stderr)
 	redisLogsTo(log)
+	tracing.SetProcessDefaults(log)
 	gw, err := gateway.New(cfg, log)
 	if err != nil {
 		return err

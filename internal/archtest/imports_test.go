@@ -53,7 +53,7 @@ var allowed = map[string][]string{
 
 	// Request checks before execution.
 	"internal/limits":    {"internal/apperr", "internal/upstream"},
-	"internal/persisted": {},
+	"internal/persisted": {"internal/redisconn"},
 	"internal/auth":      {},
 
 	// Stores and the governor.
@@ -87,6 +87,7 @@ var allowed = map[string][]string{
 	"internal/upstreamsim":        {},
 	"internal/loadgen":            {},
 	"internal/testutil":           {"*"},
+	"internal/testutil/clock":     {},
 	"internal/testutil/redistest": {},
 	"internal/testutil/wait":      {},
 	"internal/clients":            {},

@@ -17,7 +17,8 @@
 // Each entry knows until when it is fresh and until when it may still be
 // served stale (design §4). Reads of many keys are one round trip, writes one
 // pipeline. Redis failing is not an outage: the in-process tier carries on,
-// Degraded reports it, and Redis is probed again after a second.
+// Degraded reports it, and Redis is probed again after a second
+// (redisconn.Health).
 package cache
 
 import (
@@ -163,8 +164,7 @@ type Cache struct {
 	local *otter.Cache[string, *Entry]
 	now   func() time.Time
 
-	degraded  atomic.Bool
-	probeAt   atomic.Int64 // unix nanos after which a degraded cache tries Redis again
+	health    *redisconn.Health
 	leaseMu   sync.Mutex
 	leaseTill map[string]time.Time // in-process leases, when there is no Redis
 }
@@ -186,6 +186,11 @@ func New(cfg Config) (*Cache, error) {
 		now = time.Now
 	}
 	c := &Cache{cfg: cfg, now: now, leaseTill: make(map[string]time.Time)}
+	c.health = redisconn.NewHealth(redisconn.HealthConfig{
+		Degraded:  "cache degraded: Redis unavailable, serving from the in-process tier",
+		Recovered: "cache recovered: Redis is back",
+		Logger:    cfg.Logger, Now: now,
+	})
 	if cfg.TTL > 0 {
 		local, err := otter.New(&otter.Options[string, *Entry]{
 			MaximumWeight: uint64(cfg.LocalBytes),
@@ -223,7 +228,7 @@ func (c *Cache) TTL() time.Duration {
 func (c *Cache) Shared() bool { return c != nil && c.cfg.Redis != nil }
 
 // Degraded reports whether the Redis tier is configured but unusable.
-func (c *Cache) Degraded() bool { return c.Shared() && c.degraded.Load() }
+func (c *Cache) Degraded() bool { return c.Shared() && c.health.Degraded() }
 
 // Key is the key of an upstream response: the service, the credentials
 // scope (a fingerprint, never the credentials) and the request URL, whose
@@ -332,7 +337,11 @@ func (c *Cache) SetLocal(key string, e *Entry) {
 // the result with SetLocal.
 func (c *Cache) Remote(ctx context.Context, keys []string) []*Stored {
 	out := make([]*Stored, len(keys))
-	if !c.Enabled() || len(keys) == 0 || !c.redisUsable() {
+	if !c.Enabled() || len(keys) == 0 {
+		return out
+	}
+	use, probe := c.redisUsable()
+	if !use {
 		return out
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
@@ -342,7 +351,7 @@ func (c *Cache) Remote(ctx context.Context, keys []string) []*Stored {
 		c.redisFailed(err)
 		return out
 	}
-	c.redisWorked()
+	c.health.Worked(probe)
 	now := c.now()
 	for i, v := range vals {
 		if v == "" {
@@ -434,7 +443,11 @@ func appendRecord(b []byte, w Write) []byte {
 // SetRemote writes entries to Redis in one pipeline, each expiring when it
 // may no longer be served.
 func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
-	if !c.Enabled() || len(writes) == 0 || !c.redisUsable() {
+	if !c.Enabled() || len(writes) == 0 {
+		return
+	}
+	use, probe := c.redisUsable()
+	if !use {
 		return
 	}
 	now := c.now()
@@ -461,7 +474,7 @@ func (c *Cache) SetRemote(ctx context.Context, writes []Write) {
 		// writes go on; marking it degraded would skip them for nothing.
 		c.cfg.Logger.Warn("cache: Redis refused a write; the entry is kept in-process only", slog.String("error", err.Error()))
 	}
-	c.redisWorked()
+	c.health.Worked(probe)
 }
 
 // refusedOnly reports whether every failed command of a pipeline failed
@@ -495,12 +508,12 @@ const leaseTTL = 10 * time.Second
 // replica (or, without Redis, one goroutine) refreshes a stale entry at a
 // time. It returns false when someone else holds it.
 func (c *Cache) Lease(ctx context.Context, key string) bool {
-	if c.redisUsable() {
+	if use, probe := c.redisUsable(); use {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
 		defer cancel()
 		ok, err := c.cfg.Redis.SetNX(rctx, c.cfg.Prefix+"lease:"+key, "1", leaseTTL).Result()
 		if err == nil {
-			c.redisWorked()
+			c.health.Worked(probe)
 			return ok
 		}
 		c.redisFailed(err)
@@ -525,44 +538,32 @@ func (c *Cache) Release(ctx context.Context, key string) {
 	c.leaseMu.Lock()
 	delete(c.leaseTill, key)
 	c.leaseMu.Unlock()
-	if c.redisUsable() {
+	if use, probe := c.redisUsable(); use {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.RedisTimeout)
 		defer cancel()
-		_ = c.cfg.Redis.Del(rctx, c.cfg.Prefix+"lease:"+key).Err()
+		if err := c.cfg.Redis.Del(rctx, c.cfg.Prefix+"lease:"+key).Err(); err == nil {
+			c.health.Worked(probe)
+		}
 	}
 }
 
-// probeInterval is how long a degraded cache leaves Redis alone before it
-// tries again; go-redis reconnects by itself once Redis is back.
-const probeInterval = time.Second
-
-func (c *Cache) redisUsable() bool {
+// redisUsable reports whether a call may go to Redis now (there is one, and
+// it is healthy or this call is the probe of a degraded one), and whether
+// the call is that probe.
+func (c *Cache) redisUsable() (use, probe bool) {
 	if c.cfg.Redis == nil {
-		return false
+		return false, false
 	}
-	if !c.degraded.Load() {
-		return true
-	}
-	// Let one caller through per interval as a probe.
-	at := c.probeAt.Load()
-	now := c.now().UnixNano()
-	return now >= at && c.probeAt.CompareAndSwap(at, now+int64(probeInterval))
+	return c.health.Use()
 }
 
+// redisFailed marks Redis degraded after a failed call; redis.Nil is an
+// answer (no such key), not a failure.
 func (c *Cache) redisFailed(err error) {
 	if errors.Is(err, redis.Nil) {
 		return
 	}
-	c.probeAt.Store(c.now().Add(probeInterval).UnixNano())
-	if !c.degraded.Swap(true) {
-		c.cfg.Logger.Warn("cache degraded: Redis unavailable, serving from the in-process tier", slog.String("error", err.Error()))
-	}
-}
-
-func (c *Cache) redisWorked() {
-	if c.degraded.Swap(false) {
-		c.cfg.Logger.Info("cache recovered: Redis is back")
-	}
+	c.health.Failed(err)
 }
 
 // Ping checks Redis for /readyz.
@@ -576,6 +577,8 @@ func (c *Cache) Ping(ctx context.Context) error {
 		c.redisFailed(err)
 		return err
 	}
-	c.redisWorked()
+	// /readyz's own check is a probe: it ends a degradation even when no
+	// request has needed Redis since it came back.
+	c.health.Worked(true)
 	return nil
 }

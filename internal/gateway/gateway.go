@@ -167,8 +167,10 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 		Logger:   log,
 	})
 	m.WatchGovernor(governor)
+	queries := persisted.NewStore(persisted.StoreConfig{Redis: rdb, Prefix: cfg.RedisKeyPrefix,
+		MaxBytes: cfg.PersistedQueryMaxBytes, Logger: log})
 	if rdb != nil {
-		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() })
+		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() && !queries.Degraded() })
 	}
 	tp, stopTracing, err := tracing.Setup(context.Background(), cfg.Tracing, "orgraph", log)
 	if err != nil {
@@ -179,7 +181,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 		defer cancel()
 		_ = stopTracing(ctx)
 	})
-	up, ready := upstreams(cfg, responses, governor, m, tracing.Tracer(tp), log)
+	up, ready := upstreams(cfg, responses, governor, queries, m, tracing.Tracer(tp), log)
 	var verifier *auth.Verifier
 	if !cfg.AuthDisabled {
 		ctx, stop := context.WithCancel(context.Background())
@@ -222,7 +224,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 		ForwardTokens:           cfg.UpstreamAuthMode == config.AuthModeForward,
 		Metrics:                 m,
 		Tracer:                  tp,
-		PersistedQueries:        persisted.NewStore(rdb, cfg.RedisKeyPrefix, cfg.PersistedQueryMaxBytes),
+		PersistedQueries:        queries,
 		ResponseCache:           whole,
 		ResponseCacheTTL:        cfg.CacheTTL,
 		CoalesceResponses:       cfg.ResponseCoalescing,
@@ -238,7 +240,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 // upstreams builds the clients and a readiness check: the gateway can obtain
 // its upstream credentials, and says when Redis is down (degraded, not
 // unready: the in-process tier and the local limiter keep it serving).
-func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, m *metrics.Metrics, tracer trace.Tracer, log *slog.Logger) (loaders.Upstreams, func(*http.Request) server.Readiness) {
+func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Governor, queries *persisted.Store, m *metrics.Metrics, tracer trace.Tracer, log *slog.Logger) (loaders.Upstreams, func(*http.Request) server.Readiness) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 256
 	transport.MaxIdleConnsPerHost = 128
@@ -290,7 +292,9 @@ func upstreams(cfg config.Config, responses *cache.Cache, governor *ratelimit.Go
 			}
 		}
 		rd.Err = errors.Join(errs...)
-		if cacheErr, governorErr := responses.Ping(ctx), governor.Ping(ctx); cacheErr != nil || governorErr != nil {
+		// Each user of Redis pings it: the ping is also the probe that ends
+		// its degradation when no request has needed Redis since it came back.
+		if cacheErr, governorErr, queriesErr := responses.Ping(ctx), governor.Ping(ctx), queries.Ping(ctx); cacheErr != nil || governorErr != nil || queriesErr != nil {
 			rd.Degraded = append(rd.Degraded, "redis unavailable: serving from the in-process cache with the local rate limiter")
 		}
 		if cfg.AuthDisabled && !cfg.Demo {

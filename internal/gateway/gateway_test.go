@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 
 	"github.com/orgraph/orgraph/internal/config"
 	"github.com/orgraph/orgraph/internal/redisconn"
@@ -105,4 +107,34 @@ func simulatorAddr(t *testing.T, logs string) string {
 	}
 	t.Fatalf("New logged no demo line: %s", logs)
 	return ""
+}
+
+// TestNewLeavesOpenTelemetryGlobalsAlone: a gateway exporting spans passes
+// its provider and propagator explicitly; the process-wide propagator,
+// tracer provider and error handler stay what they were (main sets them),
+// so tests can build gateways side by side.
+func TestNewLeavesOpenTelemetryGlobalsAlone(t *testing.T) {
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Exporting, so every global Setup used to set would be set; the
+	// exporter dials nothing until it has spans to send.
+	cfg.Tracing = tracing.Config{Endpoint: "http://127.0.0.1:1/v1/traces"}
+	propagator, provider := otel.GetTextMapPropagator(), otel.GetTracerProvider()
+	handler := fmt.Sprintf("%T", otel.GetErrorHandler())
+	gw, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gw.Shutdown(context.Background()) })
+	if otel.GetTextMapPropagator() != propagator {
+		t.Error("New replaced the global propagator")
+	}
+	if otel.GetTracerProvider() != provider {
+		t.Error("New replaced the global tracer provider")
+	}
+	if got := fmt.Sprintf("%T", otel.GetErrorHandler()); got != handler {
+		t.Errorf("New replaced the global error handler: %s, was %s", got, handler)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/orgraph/orgraph/internal/redisconn"
 )
 
 // Store keeps APQ queries by hash: an in-process LRU, bounded in entries
@@ -30,10 +33,16 @@ import (
 // most MaxBytes: the APQ extension refuses larger ones before they reach it,
 // and a larger entry found in Redis (stored by an older gateway) is treated
 // as unknown, so its client registers it again and is refused.
+//
+// Redis failing is not an outage: the in-process tier serves what this
+// replica has seen, and Redis is left alone but for one probe a second
+// (redisconn.Health), so a down Redis does not add its timeout to every
+// registration and every unknown hash.
 type Store struct {
 	rdb      redis.UniversalClient
 	prefix   string
 	maxBytes int
+	health   *redisconn.Health
 
 	mu         sync.Mutex
 	local      *simplelru.LRU[string, string]
@@ -67,13 +76,34 @@ const (
 	localBytes   = 4 << 20
 )
 
-// NewStore returns a store of queries of at most maxBytes (<= 0:
-// DefaultMaxBytes); rdb nil keeps them in-process only.
-func NewStore(rdb redis.UniversalClient, prefix string, maxBytes int) *Store {
+// StoreConfig shapes a Store.
+type StoreConfig struct {
+	// Redis is the shared tier; nil keeps queries in-process only.
+	Redis redis.UniversalClient
+	// Prefix starts every Redis key (REDIS_KEY_PREFIX).
+	Prefix string
+	// MaxBytes is the largest query kept (<= 0: DefaultMaxBytes).
+	MaxBytes int
+	// Logger receives Redis's degraded and recovered transitions; nil
+	// discards them.
+	Logger *slog.Logger
+	// Now replaces time.Now in tests (it times the probes of a degraded
+	// Redis).
+	Now func() time.Time
+}
+
+// NewStore returns the store cfg describes.
+func NewStore(cfg StoreConfig) *Store {
+	maxBytes := cfg.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	s := &Store{rdb: rdb, prefix: prefix + "apq:", maxBytes: maxBytes}
+	s := &Store{rdb: cfg.Redis, prefix: cfg.Prefix + "apq:", maxBytes: maxBytes}
+	s.health = redisconn.NewHealth(redisconn.HealthConfig{
+		Degraded:  "persisted queries degraded: Redis unavailable, serving the queries this replica has seen",
+		Recovered: "persisted queries recovered: Redis is back",
+		Logger:    cfg.Logger, Now: cfg.Now,
+	})
 	s.local, _ = simplelru.NewLRU(localEntries, func(hash, query string) { // errors only for a size < 1
 		s.localBytes -= len(hash) + len(query)
 	})
@@ -91,13 +121,25 @@ func (s *Store) Get(ctx context.Context, hash string) (string, bool) {
 	if ok {
 		return q, true
 	}
-	if s.rdb == nil {
+	use, probe := s.redisUsable()
+	if !use {
 		return "", false
 	}
-	rctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	// Detached from the caller's cancellation, as the cache's reads are: a
+	// caller that goes away must not make Redis look down.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
 	defer cancel()
 	q, err := s.rdb.Get(rctx, s.prefix+hash).Result()
-	if err != nil || len(q) > s.maxBytes {
+	switch {
+	case errors.Is(err, redis.Nil):
+		s.health.Worked(probe) // Redis answered: it does not know the hash
+		return "", false
+	case err != nil:
+		s.health.Failed(err)
+		return "", false
+	}
+	s.health.Worked(probe)
+	if len(q) > s.maxBytes {
 		return "", false
 	}
 	s.addLocal(hash, q)
@@ -112,12 +154,46 @@ func (s *Store) Add(ctx context.Context, hash, query string) {
 		return
 	}
 	s.addLocal(hash, query)
-	if s.rdb == nil {
+	use, probe := s.redisUsable()
+	if !use {
 		return
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
 	defer cancel()
-	_ = s.rdb.Set(rctx, s.prefix+hash, query, queryTTL).Err()
+	if err := s.rdb.Set(rctx, s.prefix+hash, query, queryTTL).Err(); err != nil {
+		s.health.Failed(err)
+		return
+	}
+	s.health.Worked(probe)
+}
+
+// redisUsable reports whether a call may go to Redis now, and whether it is
+// the probe of a degraded Redis.
+func (s *Store) redisUsable() (use, probe bool) {
+	if s.rdb == nil {
+		return false, false
+	}
+	return s.health.Use()
+}
+
+// Degraded reports whether Redis is configured but unusable, so that only
+// this replica's in-process tier serves (for /readyz and metrics).
+func (s *Store) Degraded() bool { return s.rdb != nil && s.health.Degraded() }
+
+// Ping checks Redis for /readyz, as a probe: it ends a degradation even
+// when no client has sent a persisted query since Redis came back.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.rdb == nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*redisTimeout)
+	defer cancel()
+	if err := redisconn.Ping(rctx, s.rdb); err != nil {
+		s.health.Failed(err)
+		return err
+	}
+	s.health.Worked(true)
+	return nil
 }
 
 // addLocal keeps query in the in-process tier, evicting the least recently

@@ -48,7 +48,7 @@ func TestLoadManifest(t *testing.T) {
 // largest size are registered, the in-process tier keeps at most localBytes
 // of them, and the most recent are still there.
 func TestStoreLocalTierIsBoundedInBytes(t *testing.T) {
-	s := NewStore(nil, "", DefaultMaxBytes)
+	s := NewStore(StoreConfig{MaxBytes: DefaultMaxBytes})
 	var last string
 	for i := range 2 * localBytes / DefaultMaxBytes {
 		q := fmt.Sprintf("query Q%d { __typename }", i)

@@ -63,10 +63,6 @@ const (
 	// a Redis read per Wait would double the Redis traffic for a value that
 	// changes only when an upstream complains.
 	pauseRefresh = 100 * time.Millisecond
-	// probeInterval is how often a degraded governor lets one request try
-	// Redis again; more often would add a Redis timeout to many requests
-	// while Redis is down.
-	probeInterval = time.Second
 	// callMargin is the least time a slot must leave before the request's
 	// deadline: a Wait that would sleep until later is refused at once, since
 	// the slot must still be claimed (with Redis) and the upstream call made,
@@ -132,9 +128,9 @@ type Governor struct {
 
 	services sync.Map // service name → *serviceState
 
-	degraded  atomic.Bool
-	probeMu   sync.Mutex
-	lastProbe time.Time // when a degraded governor last tried Redis
+	// health is whether Redis works; while it does not, the local limiter
+	// stands in and one request per interval probes Redis.
+	health *redisconn.Health
 }
 
 var _ upstream.Limiter = (*Governor)(nil)
@@ -169,6 +165,11 @@ func New(cfg Config) *Governor {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	g.health = redisconn.NewHealth(redisconn.HealthConfig{
+		Degraded:  "rate governor degraded: Redis unavailable, using the local limiter",
+		Recovered: "rate governor recovered: Redis answers again, using the shared budget",
+		Logger:    g.log, Now: g.now,
+	})
 	g.maxPause = cfg.MaxPause
 	if g.maxPause <= 0 {
 		g.maxPause = defaultMaxPause
@@ -268,7 +269,7 @@ func (g *Governor) Wait(ctx context.Context, service string) error {
 	waited, reserved := false, false
 	for {
 		now := g.now()
-		p := g.choosePath(now)
+		p := g.choosePath()
 		d, err := g.pauseLeft(ctx, s, now, &p)
 		var held *rate.Reservation
 		if err == nil && d == 0 {
@@ -446,7 +447,7 @@ func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Obs
 		g.log.Info("rate governor: upstream budget exhausted, pausing",
 			"service", service, "reason", reason, "pause", until.Sub(now).Round(time.Millisecond))
 	}
-	if g.rdb == nil || g.degraded.Load() {
+	if g.rdb == nil || g.health.Degraded() {
 		// While degraded the pause stays local; probing is left to Wait so
 		// that Observe never adds a Redis timeout to a response.
 		return s.left(now)
@@ -513,7 +514,7 @@ func (s *serviceState) pauseReadDue(now time.Time) bool {
 // local limiter stands in for the shared budget (for /readyz and metrics).
 // Without Redis configured it is always false: the local limiter is then the
 // normal mode.
-func (g *Governor) Degraded() bool { return g.degraded.Load() }
+func (g *Governor) Degraded() bool { return g.health.Degraded() }
 
 // Ping checks Redis (for /readyz) and ends a degradation when it answers, so
 // the governor recovers even when no request has needed the upstream since
@@ -522,7 +523,7 @@ func (g *Governor) Ping(ctx context.Context) error {
 	if g.rdb == nil {
 		return nil
 	}
-	p := path{redis: true, probe: g.degraded.Load()}
+	p := path{redis: true, probe: g.health.Degraded()}
 	rctx, cancel := redisCtx(ctx, &p)
 	defer cancel()
 	if err := redisconn.Ping(rctx, g.rdb); err != nil {

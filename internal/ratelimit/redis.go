@@ -12,21 +12,13 @@ type path struct {
 }
 
 // choosePath picks Redis when it is configured and healthy, and while it is
-// degraded lets one request per probeInterval try it as a probe.
-func (g *Governor) choosePath(now time.Time) path {
+// degraded lets one request per probe interval try it as a probe.
+func (g *Governor) choosePath() path {
 	if g.rdb == nil {
 		return path{}
 	}
-	if !g.degraded.Load() {
-		return path{redis: true}
-	}
-	g.probeMu.Lock()
-	defer g.probeMu.Unlock()
-	if now.Sub(g.lastProbe) < probeInterval {
-		return path{}
-	}
-	g.lastProbe = now
-	return path{redis: true, probe: true}
+	use, probe := g.health.Use()
+	return path{redis: use, probe: probe}
 }
 
 // redisWorked ends the degradation when a probe succeeded. Only a probe may
@@ -37,9 +29,7 @@ func (g *Governor) redisWorked(p *path) {
 		return
 	}
 	p.probe = false
-	if g.degraded.CompareAndSwap(true, false) {
-		g.log.Info("rate governor recovered: Redis answers again, using the shared budget")
-	}
+	g.health.Worked(true)
 }
 
 // redisFailed handles a failed Redis call made under ctx. When ctx itself
@@ -59,12 +49,7 @@ func (g *Governor) redisFailed(ctx context.Context, err error, p *path) error {
 		return context.DeadlineExceeded
 	}
 	p.redis, p.probe = false, false
-	g.probeMu.Lock()
-	g.lastProbe = g.now()
-	g.probeMu.Unlock()
-	if g.degraded.CompareAndSwap(false, true) {
-		g.log.Warn("rate governor degraded: Redis unavailable, using the local limiter", "error", err)
-	}
+	g.health.Failed(err)
 	return nil
 }
 

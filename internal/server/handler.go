@@ -148,7 +148,7 @@ func NewHandler(o HandlerOptions) http.Handler {
 	gql.AddTransport(jsonPOST{})
 	store := o.PersistedQueries
 	if store == nil {
-		store = persisted.NewStore(nil, "", 0)
+		store = persisted.NewStore(persisted.StoreConfig{})
 	}
 	queries := queryCache{max: store.MaxBytes(), lru: lru.New[*ast.QueryDocument](queryCacheSize)}
 	gql.SetQueryCache(queries)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -35,11 +34,12 @@ const (
 // Register it last (gql.Use after the other extensions), so that it wraps
 // them all.
 func Operations(tp trace.TracerProvider) graphql.HandlerExtension {
-	return operations{tracer: Tracer(tp)}
+	return operations{tracer: Tracer(tp), propagator: Propagator()}
 }
 
 type operations struct {
-	tracer trace.Tracer // nil: off
+	tracer     trace.Tracer // nil: off
+	propagator propagation.TextMapPropagator
 }
 
 var (
@@ -96,7 +96,7 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 
 func (o operations) start(ctx context.Context, oc *graphql.OperationContext) (context.Context, trace.Span) {
 	if !trace.SpanContextFromContext(ctx).IsValid() && oc.Headers != nil {
-		ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(oc.Headers))
+		ctx = o.propagator.Extract(ctx, propagation.HeaderCarrier(oc.Headers))
 	}
 	name := opname.Of(ctx)
 	attrs := []attribute.KeyValue{KeyOperationName.String(name)}

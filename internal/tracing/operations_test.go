@@ -117,9 +117,6 @@ func attrMap(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
 func newInMemory(t *testing.T) (trace.TracerProvider, *tracetest.InMemoryExporter) {
 	t.Helper()
 	unsetOTel(t)
-	if _, _, err := tracing.Setup(context.Background(), tracing.Config{}, "orgraph", nil); err != nil { // the global propagator
-		t.Fatal(err)
-	}
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })

@@ -9,6 +9,11 @@
 // OTEL_TRACES_SAMPLER(_ARG), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
 // OTEL_BSP_*) as the standard defines them. Without an endpoint the provider
 // is a no-op one and the gateway makes no spans at all.
+//
+// Nothing here changes OpenTelemetry's process-wide state except
+// SetProcessDefaults, which only cmd/orgraph's main calls: the gateway
+// passes its provider and propagator explicitly, so that tests can build
+// gateways side by side.
 package tracing
 
 import (
@@ -47,17 +52,33 @@ type Config struct {
 	Protocol string
 }
 
+// Propagator is how the gateway reads a caller's trace context: W3C
+// TraceContext and Baggage (the upstream client sends only traceparent and
+// tracestate on: see calls.Inject). Operations uses it; it is not taken from
+// OpenTelemetry's global, which is the process's to set.
+func Propagator() propagation.TextMapPropagator {
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+}
+
+// SetProcessDefaults sets OpenTelemetry's process-wide state for code that
+// reads the globals rather than being handed a provider (other libraries in
+// the process): the propagator, and the SDK's own errors and logs, which go
+// to log. Only main calls it; a gateway neither needs nor changes them.
+func SetProcessDefaults(log *slog.Logger) {
+	otel.SetTextMapPropagator(Propagator())
+	otel.SetLogger(logr.FromSlogHandler(log.Handler()))
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing: OpenTelemetry error", slog.String("error", err.Error()))
+	}))
+}
+
 // Setup returns the tracer provider for serviceName and the function that
 // flushes and stops it. With cfg.Endpoint set, spans go out in batches over
 // OTLP: HTTP/protobuf, or gRPC when cfg.Protocol is ProtocolGRPC. Otherwise
-// the provider is a no-op one (see Enabled) and shutdown does nothing.
-//
-// Either way the global propagator becomes W3C TraceContext and Baggage, with
-// which Operations reads a caller's trace context (the upstream client sends
-// only traceparent and tracestate on: see calls.Inject). The SDK's own errors
-// and logs go to log; Setup logs no endpoint, header or URL itself.
+// the provider is a no-op one (see Enabled) and shutdown does nothing. It
+// sets no global: the caller passes the provider on. Setup logs no endpoint,
+// header or URL.
 func Setup(ctx context.Context, cfg Config, serviceName string, log *slog.Logger) (provider trace.TracerProvider, shutdown func(context.Context) error, err error) {
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	off := func(context.Context) error { return nil }
 	if cfg.Endpoint == "" {
 		return noop.NewTracerProvider(), off, nil
@@ -65,10 +86,6 @@ func Setup(ctx context.Context, cfg Config, serviceName string, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	otel.SetLogger(logr.FromSlogHandler(log.Handler()))
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		log.Warn("tracing: OpenTelemetry error", slog.String("error", err.Error()))
-	}))
 
 	var exp sdktrace.SpanExporter
 	protocol := cfg.Protocol
@@ -100,7 +117,6 @@ func Setup(ctx context.Context, cfg Config, serviceName string, log *slog.Logger
 		}
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	otel.SetTracerProvider(tp)
 	log.Info("tracing: exporting spans over OTLP", slog.String("protocol", protocol))
 	return tp, tp.Shutdown, nil
 }

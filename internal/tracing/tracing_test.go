@@ -146,8 +146,12 @@ func (c *collector) waitFor(t *testing.T, what string, ok func(receivedSpan) boo
 	}
 }
 
+// TestSetupWithoutEndpointIsNoop: no endpoint, no spans; and Setup leaves
+// OpenTelemetry's global propagator alone (main sets it), while the
+// gateway's own reads W3C trace context and baggage.
 func TestSetupWithoutEndpointIsNoop(t *testing.T) {
 	unsetOTel(t)
+	before := otel.GetTextMapPropagator()
 	tp, shutdown, err := tracing.Setup(context.Background(), tracing.Config{}, "orgraph", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -158,9 +162,12 @@ func TestSetupWithoutEndpointIsNoop(t *testing.T) {
 	if err := shutdown(context.Background()); err != nil {
 		t.Errorf("shutdown: %v", err)
 	}
-	fields := otel.GetTextMapPropagator().Fields()
+	if otel.GetTextMapPropagator() != before {
+		t.Errorf("Setup replaced the global propagator")
+	}
+	fields := tracing.Propagator().Fields()
 	if !slices.Contains(fields, "traceparent") || !slices.Contains(fields, "baggage") {
-		t.Errorf("global propagator fields %v, want W3C trace context and baggage", fields)
+		t.Errorf("propagator fields %v, want W3C trace context and baggage", fields)
 	}
 }
 
