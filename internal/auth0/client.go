@@ -215,8 +215,9 @@ func (c *Client) alsoByID(o *Organization, body []byte) []upstream.Related {
 // relatedOrganizations lists the by-id and by-name entries that the
 // organizations of a list also answer: an organization read in a page of
 // the tenant's or a user's organizations is then a cache hit either way in
-// later requests (within a request the loaders' priming does this). Each
-// value points into the list's own, shared value.
+// later requests (within a request, cached or not, the loaders' record of
+// the request's organizations does this). Each value points into the list's
+// own, shared value.
 func (c *Client) relatedOrganizations(orgs []Organization) []upstream.Related {
 	out := make([]upstream.Related, 0, 2*len(orgs))
 	for i := range orgs {

@@ -91,9 +91,8 @@ type Loaders struct {
 	groupsByPartition     lazy[identity.PartitionKey, []identity.Group]
 	groupByID             lazy[identity.GroupKey, *identity.Group]
 
-	// orgs lets by-id and by-name lookups of one request answer each other:
-	// root fields resolve concurrently, so the same organization can be asked
-	// for both ways in different batches, in either order.
+	// orgs is the request's record of the organizations it has received, by
+	// id and by name, and of their fetches in flight (organizations.go).
 	orgs organizationTracker
 }
 
@@ -189,7 +188,7 @@ func (l *Loaders) organizationsPageLoader() *dataloader.Loader[auth0.PageKey, *a
 		res := l.up.Auth0.OrganizationsPages(ctx, keys)
 		for _, r := range res {
 			if r.Value != nil {
-				l.primeOrganizations(ctx, r.Value.Organizations)
+				l.recordOrganizations(r.Value.Organizations)
 			}
 		}
 		return res
@@ -197,7 +196,7 @@ func (l *Loaders) organizationsPageLoader() *dataloader.Loader[auth0.PageKey, *a
 }
 
 // OrganizationsPage loads one checkpoint page of the tenant's organizations
-// and primes the organization lookups with its items; an empty page when the
+// and records its items for the organization lookups; an empty page when the
 // upstream has none.
 func (l *Loaders) OrganizationsPage(ctx context.Context, key auth0.PageKey) (*auth0.OrganizationsPage, error) {
 	p, err := single(ctx, key, l.up.Auth0.PeekOrganizationsPage, l.organizationsPageLoader)
@@ -225,7 +224,7 @@ func (l *Loaders) OrganizationByID(ctx context.Context, id string) (*auth0.Organ
 	if r, ok := l.up.Auth0.PeekOrganizationByID(ctx, id); ok {
 		return r.Value, r.Err
 	}
-	return l.organization.get(l.fetchOrganizations).Load(ctx, OrganizationKey{ID: id})()
+	return l.organizationByKey(ctx, lookupByID, id)
 }
 
 // OrganizationsByIDs loads a level of organizations by id (federation's
@@ -253,7 +252,7 @@ func (l *Loaders) OrganizationByName(ctx context.Context, name string) (*auth0.O
 	if r, ok := l.up.Auth0.PeekOrganizationByName(ctx, name); ok {
 		return r.Value, r.Err
 	}
-	return l.organization.get(l.fetchOrganizations).Load(ctx, OrganizationKey{Name: name})()
+	return l.organizationByKey(ctx, lookupByName, name)
 }
 
 // ConnectionsByOrganizationID loads one organization's enabled connections.
@@ -272,13 +271,13 @@ func (l *Loaders) ConnectionsOfOrganizations(ctx context.Context, orgIDs []strin
 func (l *Loaders) userOrganizations(ctx context.Context, userIDs []string) []upstream.Result[[]auth0.Organization] {
 	res := l.up.Auth0.UserOrganizations(ctx, userIDs)
 	for _, r := range res {
-		l.primeOrganizations(ctx, r.Value)
+		l.recordOrganizations(r.Value)
 	}
 	return res
 }
 
-// OrganizationsByUserID loads the organizations a user belongs to and primes
-// the organization lookups with them.
+// OrganizationsByUserID loads the organizations a user belongs to and records
+// them for the organization lookups.
 func (l *Loaders) OrganizationsByUserID(ctx context.Context, userID string) ([]auth0.Organization, error) {
 	return single(ctx, userID, l.up.Auth0.PeekUserOrganizations, func() *dataloader.Loader[string, []auth0.Organization] {
 		return l.organizationsByUser.get(batchOf(l.userOrganizations))
@@ -286,7 +285,7 @@ func (l *Loaders) OrganizationsByUserID(ctx context.Context, userID string) ([]a
 }
 
 // OrganizationsOfUsers loads the organizations of a level of users in one
-// call and primes the organization lookups with them.
+// call and records them for the organization lookups.
 func (l *Loaders) OrganizationsOfUsers(ctx context.Context, userIDs []string) ([][]auth0.Organization, []error) {
 	return level(ctx, userIDs, l.userOrganizations)
 }

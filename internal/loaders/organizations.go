@@ -9,13 +9,21 @@ import (
 	"github.com/orgraph/orgraph/internal/auth0"
 )
 
-// organizationTracker records the organizations a request has received, by
-// id and by name, and how many fetches of each kind are in flight. A batch
-// waits while fetches of the other kind are in flight, answers what they
-// returned, and only then fetches the rest; whichever kind goes first, the
-// other is answered from it. In-flight fetches never wait, so two batches
-// cannot wait on each other; a waiting batch whose request is cancelled stops
-// waiting at once, which a sync.Cond could not do.
+// organizationTracker is the request's one record of "the organization by id
+// is the organization by name". Every organization the request receives, in
+// a list or from a fetch either way, is kept under both keys, and a lookup
+// either way is answered from it before it joins a batch. Root fields resolve
+// concurrently, so the same organization can be asked for both ways in
+// different batches, in either order: the tracker counts the fetches of each
+// kind in flight, and a batch waits while fetches of the other kind are in
+// flight, answers what they returned, and only then fetches the rest. In-flight
+// fetches never wait, so two batches cannot wait on each other; a waiting batch
+// whose request is cancelled stops waiting at once, which a sync.Cond could
+// not do.
+//
+// Across requests the cache does the same with its related entries
+// (internal/auth0): this record is what holds with caching off and while a
+// fetch is still in flight.
 type organizationTracker struct {
 	once     sync.Once
 	mu       sync.Mutex
@@ -68,34 +76,64 @@ func (t *organizationTracker) awaitIdle(ctx context.Context, kind int) error {
 	return nil
 }
 
+// knownLocked is the organization the request has received under key, asked
+// for by kind; t.mu is held.
+func (t *organizationTracker) knownLocked(kind int, key string) (*auth0.Organization, bool) {
+	if kind == lookupByName {
+		o, ok := t.byName[key]
+		return o, ok
+	}
+	o, ok := t.byID[key]
+	return o, ok
+}
+
+// known is knownLocked for a lookup that has not joined a batch yet: an
+// organization the request has received costs no batch wait, cached or not.
+func (t *organizationTracker) known(kind int, key string) (*auth0.Organization, bool) {
+	t.init()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.knownLocked(kind, key)
+}
+
+// record keeps o under both its keys for the rest of the request.
+func (t *organizationTracker) record(o *auth0.Organization) {
+	t.init()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if o.ID != "" {
+		t.byID[o.ID] = o
+	}
+	if o.Name != "" {
+		t.byName[o.Name] = o
+	}
+}
+
 const (
 	lookupByID = iota
 	lookupByName
 )
 
-// primeOrganizations records organizations that arrived inside a list, so
+// recordOrganizations records organizations that arrived inside a list, so
 // asking for one of them again by id or by name in this request costs
 // nothing, cached or not. The values are the list's own, shared ones.
-func (l *Loaders) primeOrganizations(ctx context.Context, orgs []auth0.Organization) {
+func (l *Loaders) recordOrganizations(orgs []auth0.Organization) {
 	for i := range orgs {
-		l.primeOrganization(ctx, &orgs[i])
+		l.orgs.record(&orgs[i])
 	}
 }
 
-func (l *Loaders) primeOrganization(ctx context.Context, o *auth0.Organization) {
-	t := &l.orgs
-	t.init()
-	loader := l.organization.get(l.fetchOrganizations)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if o.ID != "" {
-		t.byID[o.ID] = o
-		loader.Prime(ctx, OrganizationKey{ID: o.ID}, o)
+// organizationByKey answers a lookup of kind from the tracker, else through
+// the request's dataloader.
+func (l *Loaders) organizationByKey(ctx context.Context, kind int, key string) (*auth0.Organization, error) {
+	if o, ok := l.orgs.known(kind, key); ok {
+		return o, nil
 	}
-	if o.Name != "" {
-		t.byName[o.Name] = o
-		loader.Prime(ctx, OrganizationKey{Name: o.Name}, o)
+	k := OrganizationKey{ID: key}
+	if kind == lookupByName {
+		k = OrganizationKey{Name: key}
 	}
+	return l.organization.get(l.fetchOrganizations).Load(ctx, k)()
 }
 
 // fetchOrganizations is the organization loader's batch function: the ids,
@@ -131,15 +169,17 @@ func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []Org
 		}
 		return
 	}
+	asked := make([]string, 0, len(idx))
 	rest := make([]int, 0, len(idx))
 	for _, i := range idx {
-		known, ok := t.byID[keys[i].ID]
+		key := keys[i].ID
 		if kind == lookupByName {
-			known, ok = t.byName[keys[i].Name]
+			key = keys[i].Name
 		}
-		if ok {
+		if known, ok := t.knownLocked(kind, key); ok {
 			results[i] = &dataloader.Result[*auth0.Organization]{Data: known}
 		} else {
+			asked = append(asked, key)
 			rest = append(rest, i)
 		}
 	}
@@ -150,13 +190,6 @@ func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []Org
 	t.begin(kind)
 	t.mu.Unlock()
 
-	asked := make([]string, len(rest))
-	for j, i := range rest {
-		asked[j] = keys[i].ID
-		if kind == lookupByName {
-			asked[j] = keys[i].Name
-		}
-	}
 	got := l.up.Auth0.OrganizationsByID
 	if kind == lookupByName {
 		got = l.up.Auth0.OrganizationsByName
@@ -164,7 +197,7 @@ func (l *Loaders) fetchOrganizationsBy(ctx context.Context, kind int, keys []Org
 	for j, r := range got(ctx, asked) {
 		results[rest[j]] = &dataloader.Result[*auth0.Organization]{Data: r.Value, Error: r.Err}
 		if r.Value != nil {
-			l.primeOrganization(ctx, r.Value)
+			t.record(r.Value)
 		}
 	}
 	t.mu.Lock()
