@@ -166,6 +166,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 		Prefix:   cfg.RedisKeyPrefix,
 		Logger:   log,
 	})
+	g.onClose(governor.Close) // ends its heartbeat before Redis is closed
 	m.WatchGovernor(governor)
 	if rdb != nil {
 		m.WatchRedis(func() bool { return !responses.Degraded() && !governor.Degraded() })

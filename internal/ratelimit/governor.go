@@ -27,14 +27,16 @@
 //     *upstream.Error whose RetryAfter says when to come back, so the caller
 //     can serve stale data or a RATE_LIMITED error instead of hanging;
 //   - Redis down is not an outage: the governor falls back to an in-process
-//     limiter with the same rate (each replica then spends the full budget on
-//     its own, which is the price of staying up) and goes back to the shared
-//     budget once Redis answers again.
+//     limiter and goes back to the shared budget once Redis answers again.
+//     The in-process limiter spends only this replica's share of the budget
+//     (the budget divided by the replicas last seen alive through Redis,
+//     see presence.go), so that the replicas together still keep to it.
 //
 // Redis keys: Prefix+"rl:"+service for the GCRA state (the theoretical
 // arrival time in microseconds of Redis's clock, expiring when the bucket is
 // full again) and Prefix+"pause:"+service for the pause, whose value is the
-// pause end in UNIX milliseconds and which expires with the pause.
+// pause end in UNIX milliseconds and which expires with the pause;
+// Prefix+"replicas" for the replicas' presence (presence.go).
 package ratelimit
 
 import (
@@ -118,8 +120,8 @@ type Config struct {
 }
 
 // Governor spends a per-upstream request budget shared by all replicas and
-// honours the upstreams' own slow-down signals. It is safe for concurrent use
-// and holds no goroutines, so it needs no Close.
+// honours the upstreams' own slow-down signals. It is safe for concurrent use.
+// With Redis it runs a heartbeat (presence.go), which Close ends.
 type Governor struct {
 	rdb       redis.UniversalClient
 	interval  time.Duration // one request's share of the budget; 0 when the budget is off
@@ -131,6 +133,13 @@ type Governor struct {
 	now       func() time.Time
 
 	services sync.Map // service name → *serviceState
+
+	// replicas is the number of live replicas last seen (1 until Redis
+	// says otherwise); shareMu orders the updates of the local limiters'
+	// share with the creation of new ones.
+	replicas atomic.Int64
+	shareMu  sync.Mutex
+	presence *presence // nil without Redis
 
 	degraded  atomic.Bool
 	probeMu   sync.Mutex
@@ -189,6 +198,10 @@ func New(cfg Config) *Governor {
 		g.localRate = rate.Limit(cfg.Rate)
 		g.interval = max(time.Duration(float64(time.Second)/cfg.Rate), time.Microsecond)
 	}
+	g.replicas.Store(1)
+	if g.rdb != nil {
+		g.startPresence()
+	}
 	return g
 }
 
@@ -237,7 +250,12 @@ func (g *Governor) service(name string) *serviceState {
 		pauseKey: g.prefix + "pause:" + name,
 		local:    rate.NewLimiter(g.localRate, g.burst),
 	}
-	v, _ := g.services.LoadOrStore(name, s)
+	v, loaded := g.services.LoadOrStore(name, s)
+	if !loaded {
+		g.shareMu.Lock()
+		g.share(s.local, g.replicas.Load())
+		g.shareMu.Unlock()
+	}
 	return v.(*serviceState)
 }
 
@@ -377,6 +395,11 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 		if err == nil {
 			g.redisWorked(p)
 			if taken {
+				// The slot also comes out of the local bucket when one is
+				// left (never as a debt): a replica busy on the shared
+				// budget must not find a full local burst to spend on top
+				// of it the moment Redis fails.
+				s.local.AllowN(now, 1)
 				return wait, nil, nil
 			}
 			// Refused: report a wait the caller will find past its deadline.
@@ -537,6 +560,10 @@ func (g *Governor) Ping(ctx context.Context) error {
 type Stats struct {
 	// Degraded is Degraded() at the time of the snapshot.
 	Degraded bool
+	// Replicas is the number of live replicas last seen through Redis
+	// (1 without Redis): while degraded, the local limiter spends
+	// 1/Replicas of the budget.
+	Replicas int
 	// Services holds the counters of every service seen so far.
 	Services map[string]ServiceStats
 }
@@ -558,7 +585,7 @@ type ServiceStats struct {
 
 // Stats returns the counters. It is cheap: one atomic load per counter.
 func (g *Governor) Stats() Stats {
-	st := Stats{Degraded: g.Degraded(), Services: map[string]ServiceStats{}}
+	st := Stats{Degraded: g.Degraded(), Replicas: int(g.replicas.Load()), Services: map[string]ServiceStats{}}
 	g.services.Range(func(k, v any) bool {
 		s := v.(*serviceState)
 		st.Services[k.(string)] = ServiceStats{

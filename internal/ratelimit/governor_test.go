@@ -65,7 +65,13 @@ func newGovernor(t *testing.T, b backend, rate float64, burst int) *ratelimit.Go
 	if b.redis {
 		cfg.Redis, cfg.Prefix = redistest.Client(t)
 	}
-	return ratelimit.New(cfg)
+	return closing(t, ratelimit.New(cfg))
+}
+
+// closing closes g when the test ends: with Redis it runs a heartbeat.
+func closing(t *testing.T, g *ratelimit.Governor) *ratelimit.Governor {
+	t.Cleanup(g.Close)
+	return g
 }
 
 // waitFor calls g.Wait with a deadline d from now, and reports how long it took.
@@ -114,7 +120,7 @@ func TestSharedBudgetAcrossReplicas(t *testing.T) {
 	)
 	var govs []*ratelimit.Governor
 	for range 3 {
-		govs = append(govs, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+		govs = append(govs, closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})))
 	}
 	var allowed, refused atomic.Int64
 	var wg sync.WaitGroup
@@ -254,8 +260,8 @@ func TestFractionalRate(t *testing.T) {
 // (within the pause cache's refresh interval).
 func TestPauseFrom429IsShared(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
-	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
+	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix}))
+	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix}))
 	// b has read (and cached) "no pause" before a sees the 429.
 	if _, err := waitFor(b, "identity", time.Second); err != nil {
 		t.Fatalf("Wait before the 429: %v", err)
@@ -299,8 +305,8 @@ func TestObservePauses(t *testing.T) {
 		{"no headers", upstream.Observation{Status: 200}, 0, 0},
 	}
 	rdb, prefix := redistest.Client(t)
-	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
-	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
+	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			service := tt.name // a service of its own: a fresh pause and budget
@@ -337,7 +343,7 @@ func TestPauseNeverShortened(t *testing.T) {
 			newGov := func() *ratelimit.Governor {
 				c := cfg
 				c.Rate, c.Logger = 100, slog.New(&logCounter{})
-				return ratelimit.New(c)
+				return closing(t, ratelimit.New(c))
 			}
 			a := newGov()
 			b2 := a // the same governor sees both 429s without Redis
@@ -423,7 +429,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 		burst = 2
 	)
 	logs := &logCounter{}
-	g := ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: "down:", Logger: slog.New(logs)})
+	g := closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: "down:", Logger: slog.New(logs)}))
 
 	// The first request finds Redis down and is decided by the local limiter.
 	if _, err := waitFor(g, "auth0", 2*time.Second); err != nil {
@@ -475,7 +481,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 
 	// Back on the shared budget: another replica spends it, and g sees that
 	// (its own local limiter for "fresh" is untouched and would allow).
-	other := ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: srv.Client(), Prefix: "down:", Logger: slog.New(&logCounter{})})
+	other := closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: srv.Client(), Prefix: "down:", Logger: slog.New(&logCounter{})}))
 	for i := range burst {
 		if _, err := waitFor(other, "fresh", time.Second); err != nil {
 			t.Fatalf("other replica, Wait %d: %v", i+1, err)
@@ -495,7 +501,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 // degradation once Redis is back, without any request needing the budget.
 func TestPingRecovers(t *testing.T) {
 	srv := redistest.StartServer(t)
-	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: srv.Client(), Prefix: "ping:", Logger: slog.New(&logCounter{})})
+	g := closing(t, ratelimit.New(ratelimit.Config{Rate: 10, Redis: srv.Client(), Prefix: "ping:", Logger: slog.New(&logCounter{})}))
 	if err := g.Ping(context.Background()); err != nil || g.Degraded() {
 		t.Fatalf("Ping with Redis up: %v, degraded %v", err, g.Degraded())
 	}
@@ -554,7 +560,7 @@ func TestWaitersQueueForTheirSlots(t *testing.T) {
 			if b.redis {
 				rdb, prefix := redistest.Client(t)
 				for range 2 {
-					govs = append(govs, ratelimit.New(ratelimit.Config{Rate: 10, Burst: 1, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+					govs = append(govs, closing(t, ratelimit.New(ratelimit.Config{Rate: 10, Burst: 1, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})))
 				}
 			} else {
 				govs = []*ratelimit.Governor{newGovernor(t, b, 10, 1)} // one process: its queue is its own
@@ -625,7 +631,7 @@ func (c lateTimerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 func TestCallerDeadlineIsNotARedisOutage(t *testing.T) {
 	logs := &logCounter{}
 	rdb, prefix := redistest.Client(t)
-	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: prefix, Logger: slog.New(logs)})
+	g := closing(t, ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: prefix, Logger: slog.New(logs)}))
 	ctx := lateTimerCtx{Context: context.Background(), deadline: time.Now().Add(-time.Millisecond)}
 	err := g.Wait(ctx, "auth0")
 	if err == nil {
