@@ -57,7 +57,8 @@ import (
 )
 
 const (
-	// redisTimeout bounds every Redis call: a governor call stands in front of
+	// redisTimeout is the default of Config.RedisTimeout, which bounds every
+	// Redis call: a governor call stands in front of
 	// every upstream request, and a slow Redis must turn into the local
 	// limiter quickly rather than into slow requests.
 	redisTimeout = 100 * time.Millisecond
@@ -113,6 +114,11 @@ type Config struct {
 	// 0 means a minute. Callers refused during a pause are told its end, so
 	// this also caps the retryAfter they see. Below a second, a second.
 	MaxPause time.Duration
+	// RedisTimeout bounds one Redis call; 0 means 100 ms. Production keeps
+	// the default (see redisTimeout); tests whose subject is not a slow
+	// Redis set a long one, so that a loaded machine's scheduling delay is
+	// not taken for an outage.
+	RedisTimeout time.Duration
 	// Now replaces time.Now in tests. Timers still run in real time, and
 	// context deadlines are compared with it, so it must move with the real
 	// clock (an offset is fine).
@@ -129,8 +135,10 @@ type Governor struct {
 	burst     int
 	maxPause  time.Duration
 	prefix    string
-	log       *slog.Logger
-	now       func() time.Time
+	// redisTimeout is Config.RedisTimeout, or its default.
+	redisTimeout time.Duration
+	log          *slog.Logger
+	now          func() time.Time
 
 	services sync.Map // service name → *serviceState
 
@@ -177,6 +185,10 @@ func New(cfg Config) *Governor {
 	}
 	if g.now == nil {
 		g.now = time.Now
+	}
+	g.redisTimeout = cfg.RedisTimeout
+	if g.redisTimeout <= 0 {
+		g.redisTimeout = redisTimeout
 	}
 	g.maxPause = cfg.MaxPause
 	if g.maxPause <= 0 {
@@ -345,7 +357,7 @@ func (g *Governor) retryHint() time.Duration { return max(g.interval, time.Milli
 // pause from Redis when the cached copy is older than pauseRefresh.
 func (g *Governor) pauseLeft(ctx context.Context, s *serviceState, now time.Time, p *path) (time.Duration, error) {
 	if p.redis && s.pauseReadDue(now) {
-		rctx, cancel := redisCtx(ctx, p)
+		rctx, cancel := g.redisCtx(ctx, p)
 		ms, err := g.rdb.Get(rctx, s.pauseKey).Int64()
 		cancel()
 		switch {
@@ -382,7 +394,7 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 		var err error
 		if p.probe {
 			// A probe keeps to its own, shorter, timeout (redisCtx).
-			rctx, cancel := redisCtx(ctx, p)
+			rctx, cancel := g.redisCtx(ctx, p)
 			var res [][2]int64
 			res, err = g.reserveRound(rctx, s, []int64{maxWait})
 			cancel()
@@ -476,7 +488,7 @@ func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Obs
 	}
 	// The pause matters to other replicas even if this request is being
 	// cancelled, hence WithoutCancel.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.redisTimeout)
 	defer cancel()
 	ttl := max(until.Sub(now).Milliseconds(), 1)
 	ms, err := pauseScript.Run(rctx, g.rdb, []string{s.pauseKey}, until.UnixMilli(), ttl).Int64()
@@ -546,7 +558,7 @@ func (g *Governor) Ping(ctx context.Context) error {
 		return nil
 	}
 	p := path{redis: true, probe: g.degraded.Load()}
-	rctx, cancel := redisCtx(ctx, &p)
+	rctx, cancel := g.redisCtx(ctx, &p)
 	defer cancel()
 	if err := redisconn.Ping(rctx, g.rdb); err != nil {
 		_ = g.redisFailed(ctx, err, &p)

@@ -47,6 +47,14 @@ const (
 	recoveredMsg = "rate governor recovered: Redis answers again, using the shared budget"
 )
 
+// patient is the Redis timeout of the governors of tests whose subject is
+// not a slow Redis: under scripts/flakes (race detector, two busy loops) a
+// round trip outlasted the default 100 ms, the governor fell back to its
+// local limiter, and a test of the shared budget tested the local one.
+// Slowness and outages have tests of their own with the default timeout
+// (TestRedisDownFallsBackAndRecovers, TestCallerDeadlineIsNotARedisOutage).
+const patient = 5 * time.Second
+
 // backend is where a governor keeps its budget: the shared Redis, or none.
 type backend struct {
 	name  string
@@ -60,6 +68,7 @@ func newGovernor(t *testing.T, b backend, rate float64, burst int) *ratelimit.Go
 	cfg := ratelimit.Config{Rate: rate, Burst: burst, Logger: slog.New(&logCounter{})}
 	if b.redis {
 		cfg.Redis, cfg.Prefix = redistest.Client(t)
+		cfg.RedisTimeout = patient
 	}
 	return closing(t, ratelimit.New(cfg))
 }
@@ -279,8 +288,8 @@ func TestFractionalRate(t *testing.T) {
 // (within the pause cache's refresh interval).
 func TestPauseFrom429IsShared(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix}))
-	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix}))
+	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient}))
+	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient}))
 	// b has read (and cached) "no pause" before a sees the 429.
 	if _, err := waitFor(b, "identity", time.Second); err != nil {
 		t.Fatalf("Wait before the 429: %v", err)
@@ -324,8 +333,8 @@ func TestObservePauses(t *testing.T) {
 		{"no headers", upstream.Observation{Status: 200}, 0, 0},
 	}
 	rdb, prefix := redistest.Client(t)
-	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
-	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient, Logger: slog.New(&logCounter{})}))
+	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient, Logger: slog.New(&logCounter{})}))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			service := tt.name // a service of its own: a fresh pause and budget
@@ -358,6 +367,7 @@ func TestPauseNeverShortened(t *testing.T) {
 			var cfg ratelimit.Config
 			if b.redis {
 				cfg.Redis, cfg.Prefix = redistest.Client(t)
+				cfg.RedisTimeout = patient
 			}
 			newGov := func() *ratelimit.Governor {
 				c := cfg
@@ -593,7 +603,7 @@ func TestWaitersQueueForTheirSlots(t *testing.T) {
 			if b.redis {
 				rdb, prefix := redistest.Client(t)
 				for range 2 {
-					govs = append(govs, closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: 1, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})))
+					govs = append(govs, closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: 1, Redis: rdb, Prefix: prefix, RedisTimeout: patient, Logger: slog.New(&logCounter{})})))
 				}
 			} else {
 				govs = []*ratelimit.Governor{newGovernor(t, b, rate, 1)} // one process: its queue is its own

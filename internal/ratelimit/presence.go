@@ -33,7 +33,7 @@ const (
 	// spending less.
 	presenceTTL = 5 * heartbeatInterval
 	// heartbeatTimeout bounds one heartbeat: off the request path, so it
-	// may wait longer than redisTimeout, but it must end before the next.
+	// may wait longer than a request's Redis call, but it must end before the next.
 	heartbeatTimeout = heartbeatInterval / 2
 )
 
@@ -86,7 +86,7 @@ func (g *Governor) heartbeat(ctx context.Context) {
 			// heartbeat instead of after presenceTTL. Bounded like a
 			// request's Redis call, so a shutdown with Redis down is not
 			// held up.
-			ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), g.redisTimeout)
 			_ = g.rdb.ZRem(ctx, p.key, p.id).Err()
 			cancel()
 			return
