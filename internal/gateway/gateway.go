@@ -166,6 +166,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 		Prefix:   cfg.RedisKeyPrefix,
 		Logger:   log,
 	})
+	g.onClose(governor.Close) // ends its heartbeat before Redis is closed
 	m.WatchGovernor(governor)
 	queries := persisted.NewStore(persisted.StoreConfig{Redis: rdb, Prefix: cfg.RedisKeyPrefix,
 		MaxBytes: cfg.PersistedQueryMaxBytes, Logger: log})

@@ -55,6 +55,12 @@ func TestGovernorCountersAreExportedWithTheirValues(t *testing.T) {
 		"orgraph_governor_refusals_total": 1,
 		"orgraph_governor_pauses_total":   1,
 	}
+	for _, f := range families {
+		if f.GetName() == "orgraph_governor_replicas" {
+			got[f.GetName()] = f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	want["orgraph_governor_replicas"] = 1 // no Redis: alone, the whole budget
 	for name, v := range want {
 		if got[name] != v {
 			t.Errorf("%s{upstream=auth0} = %v, want %v (all: %v)", name, got[name], v, got)

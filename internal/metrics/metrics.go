@@ -281,6 +281,8 @@ var (
 		"Upstream requests the governor let through, by upstream.", []string{"upstream"}, nil)
 	govPauses = prometheus.NewDesc("orgraph_governor_pauses_total",
 		"Upstream responses that paused the upstream (429, or X-RateLimit-Remaining 0), by upstream.", []string{"upstream"}, nil)
+	govReplicas = prometheus.NewDesc("orgraph_governor_replicas",
+		"Gateway replicas last seen alive through Redis (1 without Redis): while Redis is down, this replica's local limiter spends 1/this of the rate budget.", nil, nil)
 )
 
 // governorCollector reads the governor's own counters at scrape time, so the
@@ -292,10 +294,13 @@ func (c governorCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- govRefusals
 	ch <- govAllowed
 	ch <- govPauses
+	ch <- govReplicas
 }
 
 func (c governorCollector) Collect(ch chan<- prometheus.Metric) {
-	for service, s := range c.g.Stats().Services {
+	st := c.g.Stats()
+	ch <- prometheus.MustNewConstMetric(govReplicas, prometheus.GaugeValue, float64(st.Replicas))
+	for service, s := range st.Services {
 		ch <- prometheus.MustNewConstMetric(govWaits, prometheus.CounterValue, float64(s.Waits), service)
 		ch <- prometheus.MustNewConstMetric(govRefusals, prometheus.CounterValue, float64(s.Refusals), service)
 		ch <- prometheus.MustNewConstMetric(govAllowed, prometheus.CounterValue, float64(s.Allowed), service)

@@ -27,14 +27,16 @@
 //     *upstream.Error whose RetryAfter says when to come back, so the caller
 //     can serve stale data or a RATE_LIMITED error instead of hanging;
 //   - Redis down is not an outage: the governor falls back to an in-process
-//     limiter with the same rate (each replica then spends the full budget on
-//     its own, which is the price of staying up) and goes back to the shared
-//     budget once Redis answers again.
+//     limiter and goes back to the shared budget once Redis answers again.
+//     The in-process limiter spends only this replica's share of the budget
+//     (the budget divided by the replicas last seen alive through Redis,
+//     see presence.go), so that the replicas together still keep to it.
 //
 // Redis keys: Prefix+"rl:"+service for the GCRA state (the theoretical
 // arrival time in microseconds of Redis's clock, expiring when the bucket is
 // full again) and Prefix+"pause:"+service for the pause, whose value is the
-// pause end in UNIX milliseconds and which expires with the pause.
+// pause end in UNIX milliseconds and which expires with the pause;
+// Prefix+"replicas" for the replicas' presence (presence.go).
 package ratelimit
 
 import (
@@ -55,7 +57,8 @@ import (
 )
 
 const (
-	// redisTimeout bounds every Redis call: a governor call stands in front of
+	// redisTimeout is the default of Config.RedisTimeout, which bounds every
+	// Redis call: a governor call stands in front of
 	// every upstream request, and a slow Redis must turn into the local
 	// limiter quickly rather than into slow requests.
 	redisTimeout = 100 * time.Millisecond
@@ -107,6 +110,11 @@ type Config struct {
 	// 0 means a minute. Callers refused during a pause are told its end, so
 	// this also caps the retryAfter they see. Below a second, a second.
 	MaxPause time.Duration
+	// RedisTimeout bounds one Redis call; 0 means 100 ms. Production keeps
+	// the default (see redisTimeout); tests whose subject is not a slow
+	// Redis set a long one, so that a loaded machine's scheduling delay is
+	// not taken for an outage.
+	RedisTimeout time.Duration
 	// Now replaces time.Now in tests. Timers still run in real time, and
 	// context deadlines are compared with it, so it must move with the real
 	// clock (an offset is fine).
@@ -114,8 +122,8 @@ type Config struct {
 }
 
 // Governor spends a per-upstream request budget shared by all replicas and
-// honours the upstreams' own slow-down signals. It is safe for concurrent use
-// and holds no goroutines, so it needs no Close.
+// honours the upstreams' own slow-down signals. It is safe for concurrent use.
+// With Redis it runs a heartbeat (presence.go), which Close ends.
 type Governor struct {
 	rdb       redis.UniversalClient
 	interval  time.Duration // one request's share of the budget; 0 when the budget is off
@@ -123,14 +131,23 @@ type Governor struct {
 	burst     int
 	maxPause  time.Duration
 	prefix    string
-	log       *slog.Logger
-	now       func() time.Time
+	// redisTimeout is Config.RedisTimeout, or its default.
+	redisTimeout time.Duration
+	log          *slog.Logger
+	now          func() time.Time
 
 	services sync.Map // service name → *serviceState
 
 	// health is whether Redis works; while it does not, the local limiter
 	// stands in and one request per interval probes Redis.
 	health *redisconn.Health
+
+	// replicas is the number of live replicas last seen (1 until Redis
+	// says otherwise); shareMu orders the updates of the local limiters'
+	// share with the creation of new ones.
+	replicas atomic.Int64
+	shareMu  sync.Mutex
+	presence *presence // nil without Redis
 }
 
 var _ upstream.Limiter = (*Governor)(nil)
@@ -170,6 +187,10 @@ func New(cfg Config) *Governor {
 		Recovered: "rate governor recovered: Redis answers again, using the shared budget",
 		Logger:    g.log, Now: g.now,
 	})
+	g.redisTimeout = cfg.RedisTimeout
+	if g.redisTimeout <= 0 {
+		g.redisTimeout = redisTimeout
+	}
 	g.maxPause = cfg.MaxPause
 	if g.maxPause <= 0 {
 		g.maxPause = defaultMaxPause
@@ -189,6 +210,10 @@ func New(cfg Config) *Governor {
 	default:
 		g.localRate = rate.Limit(cfg.Rate)
 		g.interval = max(time.Duration(float64(time.Second)/cfg.Rate), time.Microsecond)
+	}
+	g.replicas.Store(1)
+	if g.rdb != nil {
+		g.startPresence()
 	}
 	return g
 }
@@ -238,7 +263,12 @@ func (g *Governor) service(name string) *serviceState {
 		pauseKey: g.prefix + "pause:" + name,
 		local:    rate.NewLimiter(g.localRate, g.burst),
 	}
-	v, _ := g.services.LoadOrStore(name, s)
+	v, loaded := g.services.LoadOrStore(name, s)
+	if !loaded {
+		g.shareMu.Lock()
+		g.share(s.local, g.replicas.Load())
+		g.shareMu.Unlock()
+	}
 	return v.(*serviceState)
 }
 
@@ -328,7 +358,7 @@ func (g *Governor) retryHint() time.Duration { return max(g.interval, time.Milli
 // pause from Redis when the cached copy is older than pauseRefresh.
 func (g *Governor) pauseLeft(ctx context.Context, s *serviceState, now time.Time, p *path) (time.Duration, error) {
 	if p.redis && s.pauseReadDue(now) {
-		rctx, cancel := redisCtx(ctx, p)
+		rctx, cancel := g.redisCtx(ctx, p)
 		ms, err := g.rdb.Get(rctx, s.pauseKey).Int64()
 		cancel()
 		switch {
@@ -365,7 +395,7 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 		var err error
 		if p.probe {
 			// A probe keeps to its own, shorter, timeout (redisCtx).
-			rctx, cancel := redisCtx(ctx, p)
+			rctx, cancel := g.redisCtx(ctx, p)
 			var res [][2]int64
 			res, err = g.reserveRound(rctx, s, []int64{maxWait})
 			cancel()
@@ -378,6 +408,11 @@ func (g *Governor) budget(ctx context.Context, s *serviceState, now time.Time, p
 		if err == nil {
 			g.redisWorked(p)
 			if taken {
+				// The slot also comes out of the local bucket when one is
+				// left (never as a debt): a replica busy on the shared
+				// budget must not find a full local burst to spend on top
+				// of it the moment Redis fails.
+				s.local.AllowN(now, 1)
 				return wait, nil, nil
 			}
 			// Refused: report a wait the caller will find past its deadline.
@@ -454,7 +489,7 @@ func (g *Governor) Observe(ctx context.Context, service string, obs upstream.Obs
 	}
 	// The pause matters to other replicas even if this request is being
 	// cancelled, hence WithoutCancel.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.redisTimeout)
 	defer cancel()
 	ttl := max(until.Sub(now).Milliseconds(), 1)
 	ms, err := pauseScript.Run(rctx, g.rdb, []string{s.pauseKey}, until.UnixMilli(), ttl).Int64()
@@ -524,7 +559,7 @@ func (g *Governor) Ping(ctx context.Context) error {
 		return nil
 	}
 	p := path{redis: true, probe: g.health.Degraded()}
-	rctx, cancel := redisCtx(ctx, &p)
+	rctx, cancel := g.redisCtx(ctx, &p)
 	defer cancel()
 	if err := redisconn.Ping(rctx, g.rdb); err != nil {
 		_ = g.redisFailed(ctx, err, &p)
@@ -538,6 +573,10 @@ func (g *Governor) Ping(ctx context.Context) error {
 type Stats struct {
 	// Degraded is Degraded() at the time of the snapshot.
 	Degraded bool
+	// Replicas is the number of live replicas last seen through Redis
+	// (1 without Redis): while degraded, the local limiter spends
+	// 1/Replicas of the budget.
+	Replicas int
 	// Services holds the counters of every service seen so far.
 	Services map[string]ServiceStats
 }
@@ -559,7 +598,7 @@ type ServiceStats struct {
 
 // Stats returns the counters. It is cheap: one atomic load per counter.
 func (g *Governor) Stats() Stats {
-	st := Stats{Degraded: g.Degraded(), Services: map[string]ServiceStats{}}
+	st := Stats{Degraded: g.Degraded(), Replicas: int(g.replicas.Load()), Services: map[string]ServiceStats{}}
 	g.services.Range(func(k, v any) bool {
 		s := v.(*serviceState)
 		st.Services[k.(string)] = ServiceStats{

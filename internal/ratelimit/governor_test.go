@@ -16,10 +16,6 @@ import (
 	"github.com/orgraph/orgraph/internal/upstream"
 )
 
-// slack is how late a Wait may return after its deadline: scheduling on a
-// busy machine, never time spent waiting for budget.
-const slack = 150 * time.Millisecond
-
 // logCounter is a slog.Handler that counts records by message, to check that
 // state changes are logged once, not once per request.
 type logCounter struct {
@@ -51,6 +47,14 @@ const (
 	recoveredMsg = "rate governor recovered: Redis answers again, using the shared budget"
 )
 
+// patient is the Redis timeout of the governors of tests whose subject is
+// not a slow Redis: under scripts/flakes (race detector, two busy loops) a
+// round trip outlasted the default 100 ms, the governor fell back to its
+// local limiter, and a test of the shared budget tested the local one.
+// Slowness and outages have tests of their own with the default timeout
+// (TestRedisDownFallsBackAndRecovers, TestCallerDeadlineIsNotARedisOutage).
+const patient = 5 * time.Second
+
 // backend is where a governor keeps its budget: the shared Redis, or none.
 type backend struct {
 	name  string
@@ -64,8 +68,15 @@ func newGovernor(t *testing.T, b backend, rate float64, burst int) *ratelimit.Go
 	cfg := ratelimit.Config{Rate: rate, Burst: burst, Logger: slog.New(&logCounter{})}
 	if b.redis {
 		cfg.Redis, cfg.Prefix = redistest.Client(t)
+		cfg.RedisTimeout = patient
 	}
-	return ratelimit.New(cfg)
+	return closing(t, ratelimit.New(cfg))
+}
+
+// closing closes g when the test ends: with Redis it runs a heartbeat.
+func closing(t *testing.T, g *ratelimit.Governor) *ratelimit.Governor {
+	t.Cleanup(g.Close)
+	return g
 }
 
 // waitFor calls g.Wait with a deadline d from now, and reports how long it took.
@@ -101,8 +112,13 @@ func refusal(t *testing.T, err error) *upstream.Error {
 }
 
 // TestSharedBudgetAcrossReplicas hammers three governors (three replicas)
-// sharing one Redis budget: together they never exceed it, refusals say when
-// to come back, and no Wait outlives its deadline.
+// sharing one Redis budget: together they never exceed it, and refusals say
+// when to come back.
+//
+// How late a Wait returns after its deadline is the scheduler's business on
+// a loaded machine, so it is not measured here: that a Wait never sleeps
+// towards a slot past its deadline is checked exactly, by counters, in
+// TestRefusesAtOnceWhenDeadlineTooShort and TestReservationsKeepEachOnesDeadline.
 func TestSharedBudgetAcrossReplicas(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
 	const (
@@ -113,9 +129,22 @@ func TestSharedBudgetAcrossReplicas(t *testing.T) {
 		deadline = 50 * time.Millisecond
 	)
 	var govs []*ratelimit.Governor
+	var logs []*logCounter
 	for range 3 {
-		govs = append(govs, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+		l := &logCounter{}
+		logs = append(logs, l)
+		govs = append(govs, closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: prefix, Logger: slog.New(l)})))
 	}
+	// Each replica counts the three before the run, so that a fallback has
+	// its share to spend, not the whole budget.
+	wait.Until(t, func() bool {
+		for _, g := range govs {
+			if g.Stats().Replicas != len(govs) {
+				return false
+			}
+		}
+		return true
+	})
 	var allowed, refused atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -124,13 +153,8 @@ func TestSharedBudgetAcrossReplicas(t *testing.T) {
 			wg.Go(func() {
 				for time.Since(start) < run {
 					ctx, cancel := context.WithTimeout(context.Background(), deadline)
-					dl, _ := ctx.Deadline()
 					err := g.Wait(ctx, "auth0")
-					returned := time.Now()
 					cancel()
-					if late := returned.Sub(dl); late > slack {
-						t.Errorf("Wait returned %v after its deadline", late)
-					}
 					if err == nil {
 						allowed.Add(1)
 						continue
@@ -145,6 +169,16 @@ func TestSharedBudgetAcrossReplicas(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	limit := int64(burst + rate*elapsed.Seconds() + 1)
+	// A reservation's round trip that outlasts the governor's Redis timeout
+	// on a loaded machine sends that replica to its local limiter until a
+	// probe succeeds. Its share (a third of the rate, a burst of one) is
+	// then spent on top of the shared budget: counted exactly, from the
+	// governors' own log, never guessed from timing.
+	for _, l := range logs {
+		if l.count(slog.LevelWarn, degradedMsg) > 0 {
+			limit += int64(max(1, burst/len(govs))) + int64(rate/float64(len(govs))*elapsed.Seconds()+1)
+		}
+	}
 	t.Logf("allowed %d, refused %d in %v (limit %d)", allowed.Load(), refused.Load(), elapsed, limit)
 	if n := allowed.Load(); n > limit {
 		t.Errorf("allowed %d requests in %v, budget allows at most %d", n, elapsed, limit)
@@ -254,8 +288,8 @@ func TestFractionalRate(t *testing.T) {
 // (within the pause cache's refresh interval).
 func TestPauseFrom429IsShared(t *testing.T) {
 	rdb, prefix := redistest.Client(t)
-	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
-	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix})
+	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient}))
+	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient}))
 	// b has read (and cached) "no pause" before a sees the 429.
 	if _, err := waitFor(b, "identity", time.Second); err != nil {
 		t.Fatalf("Wait before the 429: %v", err)
@@ -299,8 +333,8 @@ func TestObservePauses(t *testing.T) {
 		{"no headers", upstream.Observation{Status: 200}, 0, 0},
 	}
 	rdb, prefix := redistest.Client(t)
-	a := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
-	b := ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})})
+	a := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient, Logger: slog.New(&logCounter{})}))
+	b := closing(t, ratelimit.New(ratelimit.Config{Rate: 100, Redis: rdb, Prefix: prefix, RedisTimeout: patient, Logger: slog.New(&logCounter{})}))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			service := tt.name // a service of its own: a fresh pause and budget
@@ -333,11 +367,12 @@ func TestPauseNeverShortened(t *testing.T) {
 			var cfg ratelimit.Config
 			if b.redis {
 				cfg.Redis, cfg.Prefix = redistest.Client(t)
+				cfg.RedisTimeout = patient
 			}
 			newGov := func() *ratelimit.Governor {
 				c := cfg
 				c.Rate, c.Logger = 100, slog.New(&logCounter{})
-				return ratelimit.New(c)
+				return closing(t, ratelimit.New(c))
 			}
 			a := newGov()
 			b2 := a // the same governor sees both 429s without Redis
@@ -423,7 +458,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 		burst = 2
 	)
 	logs := &logCounter{}
-	g := ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: "down:", Logger: slog.New(logs)})
+	g := closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: rdb, Prefix: "down:", Logger: slog.New(logs)}))
 
 	// The first request finds Redis down and is decided by the local limiter.
 	if _, err := waitFor(g, "auth0", 2*time.Second); err != nil {
@@ -475,7 +510,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 
 	// Back on the shared budget: another replica spends it, and g sees that
 	// (its own local limiter for "fresh" is untouched and would allow).
-	other := ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: srv.Client(), Prefix: "down:", Logger: slog.New(&logCounter{})})
+	other := closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: burst, Redis: srv.Client(), Prefix: "down:", Logger: slog.New(&logCounter{})}))
 	for i := range burst {
 		if _, err := waitFor(other, "fresh", time.Second); err != nil {
 			t.Fatalf("other replica, Wait %d: %v", i+1, err)
@@ -495,7 +530,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 // degradation once Redis is back, without any request needing the budget.
 func TestPingRecovers(t *testing.T) {
 	srv := redistest.StartServer(t)
-	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: srv.Client(), Prefix: "ping:", Logger: slog.New(&logCounter{})})
+	g := closing(t, ratelimit.New(ratelimit.Config{Rate: 10, Redis: srv.Client(), Prefix: "ping:", Logger: slog.New(&logCounter{})}))
 	if err := g.Ping(context.Background()); err != nil || g.Degraded() {
 		t.Fatalf("Ping with Redis up: %v, degraded %v", err, g.Degraded())
 	}
@@ -547,32 +582,42 @@ func TestWithoutWaitingRefusesAtOnce(t *testing.T) {
 // apart instead of racing for the same slot, and a request arriving behind
 // the queue learns at once that its slot (after everyone queued) is past its
 // deadline.
+//
+// The expectations hold however slow the scheduler is, as long as the
+// queued requests ask within an interval (250 ms) of the first: they have no
+// deadline (they wait as long as it takes, so none is refused), and the late
+// request's deadline is absolute, just before the earliest its slot can come
+// (start + (1+queued) intervals), so it is refused whenever it asks, and its
+// RetryAfter is bounded from when it asked. (The old version gave it a
+// 300 ms deadline from whenever it ran and wanted RetryAfter >= 400 ms: a
+// late start under load made both false.)
 func TestWaitersQueueForTheirSlots(t *testing.T) {
+	const (
+		rate     = 4.0
+		interval = 250 * time.Millisecond
+		queued   = 4 // slots at about 250, 500, 750, 1000 ms
+	)
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			var govs []*ratelimit.Governor
 			if b.redis {
 				rdb, prefix := redistest.Client(t)
 				for range 2 {
-					govs = append(govs, ratelimit.New(ratelimit.Config{Rate: 10, Burst: 1, Redis: rdb, Prefix: prefix, Logger: slog.New(&logCounter{})}))
+					govs = append(govs, closing(t, ratelimit.New(ratelimit.Config{Rate: rate, Burst: 1, Redis: rdb, Prefix: prefix, RedisTimeout: patient, Logger: slog.New(&logCounter{})})))
 				}
 			} else {
-				govs = []*ratelimit.Governor{newGovernor(t, b, 10, 1)} // one process: its queue is its own
+				govs = []*ratelimit.Governor{newGovernor(t, b, rate, 1)} // one process: its queue is its own
 			}
 			start := time.Now()
 			if _, err := waitFor(govs[0], "auth0", time.Second); err != nil {
 				t.Fatalf("first Wait: %v", err)
 			}
-			const queued = 5 // slots at about 100, 200, ..., 500 ms
 			var wg sync.WaitGroup
 			errs := make(chan error, queued)
 			for i := range queued {
-				wg.Go(func() {
-					_, err := waitFor(govs[i%len(govs)], "auth0", 3*time.Second)
-					errs <- err
-				})
+				wg.Go(func() { errs <- govs[i%len(govs)].Wait(context.Background(), "auth0") })
 			}
-			// All five have taken their slots once each counts its wait
+			// All have taken their slots once each counts its wait
 			// (counted when the wait begins, after the slot is taken).
 			wait.Until(t, func() bool {
 				var n int64
@@ -581,13 +626,19 @@ func TestWaitersQueueForTheirSlots(t *testing.T) {
 				}
 				return n == queued
 			})
-			_, late := waitFor(govs[0], "auth0", 300*time.Millisecond)
-			if ra := refusal(t, late).RetryAfter; ra < 400*time.Millisecond {
-				t.Errorf("RetryAfter = %v behind %d queued requests, want at least 400ms (its slot after theirs)", ra, queued)
+			// The late request's slot comes (1+queued) intervals after the
+			// first slot, which was taken after start.
+			earliest := start.Add((1 + queued) * interval)
+			ctx, cancel := context.WithDeadline(context.Background(), earliest.Add(-time.Millisecond))
+			late := govs[0].Wait(ctx, "auth0")
+			asked := time.Now()
+			cancel()
+			if ra, want := refusal(t, late).RetryAfter, minWait(earliest.Sub(asked)); ra < want {
+				t.Errorf("RetryAfter = %v behind %d queued requests, want at least %v (its slot after theirs)", ra, queued, want)
 			}
 			wg.Wait()
-			if took := time.Since(start); took < minWait(500*time.Millisecond) {
-				t.Errorf("five requests queued behind one at 10/s were all let through after %v, want at least 500ms", took)
+			if took := time.Since(start); took < minWait(queued*interval) {
+				t.Errorf("%d requests queued behind one at %v/s were all let through after %v, want at least %v", queued, rate, took, queued*interval)
 			}
 			close(errs)
 			for err := range errs {
@@ -625,7 +676,7 @@ func (c lateTimerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 func TestCallerDeadlineIsNotARedisOutage(t *testing.T) {
 	logs := &logCounter{}
 	rdb, prefix := redistest.Client(t)
-	g := ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: prefix, Logger: slog.New(logs)})
+	g := closing(t, ratelimit.New(ratelimit.Config{Rate: 10, Redis: rdb, Prefix: prefix, Logger: slog.New(logs)}))
 	ctx := lateTimerCtx{Context: context.Background(), deadline: time.Now().Add(-time.Millisecond)}
 	err := g.Wait(ctx, "auth0")
 	if err == nil {

@@ -56,7 +56,7 @@ func (g *Governor) redisFailed(ctx context.Context, err error, p *path) error {
 // noCancel lets redisCtx return without allocating when it adds no timeout.
 var noCancel context.CancelFunc = func() {}
 
-// redisCtx bounds one Redis call by redisTimeout, or by the caller's deadline
+// redisCtx bounds one Redis call by the governor's Redis timeout, or by the caller's deadline
 // when that is sooner (then no new context is needed).
 //
 // A probe gets at most half of the caller's remaining time: Redis is
@@ -64,8 +64,8 @@ var noCancel context.CancelFunc = func() {}
 // by the local limiter instead of failing on its own deadline. (Halving every
 // call would be wrong: a healthy but not instant Redis would then look down
 // to requests that arrive with little time left.)
-func redisCtx(ctx context.Context, p *path) (context.Context, context.CancelFunc) {
-	timeout := redisTimeout
+func (g *Governor) redisCtx(ctx context.Context, p *path) (context.Context, context.CancelFunc) {
+	timeout := g.redisTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
 		if p.probe {

@@ -68,7 +68,7 @@ func (g *Governor) drain(s *serviceState) {
 		maxWaits[i] = r.maxWait
 	}
 	// The round trip is everyone's: no single caller's cancellation ends it.
-	ctx, cancel := context.WithTimeout(context.Background(), redisTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), g.redisTimeout)
 	res, err := g.reserveRound(ctx, s, maxWaits)
 	cancel()
 	for i, r := range group {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
+	"github.com/orgraph/orgraph/internal/testutil/wait"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -44,6 +45,7 @@ func TestThreeReplicasStayWithinTheUpstreamLimit(t *testing.T) {
 	for range 3 {
 		replicas = append(replicas, testutil.StartGateway(t, env))
 	}
+	waitCountEachOther(t, replicas)
 
 	type query struct {
 		doc  string
@@ -165,6 +167,23 @@ func TestThreeReplicasStayWithinTheUpstreamLimit(t *testing.T) {
 	if warmServed.Load() == 0 || coldServed.Load() == 0 {
 		t.Errorf("the run did not exercise both kinds: warmed %d, cold served %d", warmServed.Load(), coldServed.Load())
 	}
+}
+
+// waitCountEachOther waits until every replica's governor counts them all
+// (orgraph_governor_replicas), so that one falling back to its local limiter
+// under load spends its share of the budget, not the whole of it, however
+// the replicas' first heartbeats were ordered.
+func waitCountEachOther(t *testing.T, replicas []*testutil.Gateway) {
+	t.Helper()
+	want := fmt.Sprintf("\norgraph_governor_replicas %d\n", len(replicas))
+	wait.Until(t, func() bool {
+		for _, gw := range replicas {
+			if !strings.Contains(scrapeText(t, gw), want) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // allCodes reports whether every error of resp has extensions.code code.
