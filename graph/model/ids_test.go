@@ -122,4 +122,3 @@ func dateTime(at identity.Time) string {
 	MarshalDateTime(at).MarshalGQL(&b)
 	return b.String()
 }
-
