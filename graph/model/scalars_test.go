@@ -43,3 +43,24 @@ func TestScalarsRoundTrip(t *testing.T) {
 		t.Error("GroupType ADMIN accepted")
 	}
 }
+
+// TestDateTimeIsWrittenInUTC: DateTime is RFC 3339 in UTC, with the
+// fraction the time has and no more, whatever zone the value is in, and
+// null for the zero time (a time the upstream did not send).
+func TestDateTimeIsWrittenInUTC(t *testing.T) {
+	tests := []struct {
+		at   identity.Time
+		want string
+	}{
+		{identity.Time{}, "null"},
+		{identity.Time{Time: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}, `"2026-03-04T05:06:07Z"`},
+		{identity.Time{Time: time.Date(2026, 3, 4, 1, 6, 7, 500000000, time.FixedZone("", -4*3600))}, `"2026-03-04T05:06:07.5Z"`},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		MarshalDateTime(tt.at).MarshalGQL(&b)
+		if b.String() != tt.want {
+			t.Errorf("%v written as %s, want %s", tt.at, b.String(), tt.want)
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/orgraph/orgraph/internal/persisted"
 	"github.com/orgraph/orgraph/internal/testutil"
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
+	"github.com/orgraph/orgraph/internal/testutil/wait"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -33,25 +33,26 @@ func TestMetricsAfterAScriptedRun(t *testing.T) {
 		with(redisEnv, map[string]string{"CACHE_TTL": "200ms", "REQUEST_TIMEOUT": "500ms", "RESPONSE_CACHE": "false"}))
 	ds := sim.Dataset()
 	named := `query Flagship($id: ID!) { user(id: $id) { id organizations { id connections { id } groups { name } } } }`
-	gw.Query(t, named, map[string]any{"id": demoUserID}) // misses, upstream calls
-	gw.Query(t, named, map[string]any{"id": demoUserID}) // hits
-	time.Sleep(300 * time.Millisecond)
-	gw.Query(t, named, map[string]any{"id": demoUserID})   // stale serves
+	flagship := func() { gw.Query(t, named, map[string]any{"id": demoUserID}) }
+	orgsLoader := "GET /api/v2/users/{id}/organizations"
+	flagship() // misses, upstream calls
+	// The steps below depend on time: a hit within CACHE_TTL of the fetch, a
+	// refusal while the pause a 429 starts still outlasts REQUEST_TIMEOUT.
+	// A loaded machine may overrun either window, so each step is repeated
+	// until /metrics shows it happened; a repeat that came too late is only
+	// another miss or stale serve.
+	queryUntilCounted(t, gw, "orgraph_cache_lookups_total", map[string]string{"upstream": "auth0", "loader": orgsLoader, "outcome": "hit"}, flagship)
+	// Stale serves: once CACHE_TTL has passed (the stale window is an hour).
+	queryUntilCounted(t, gw, "orgraph_cache_lookups_total", map[string]string{"upstream": "auth0", "outcome": "stale"}, flagship)
 	unseen := ds.Organizations[len(ds.Organizations)-1].ID // a generated organization: not the demo user's
 	sim.SetFault("/api/v2/organizations/"+unseen, http.StatusTooManyRequests)
-	gw.Query(t, `query Limited($id: ID!) { organization(id: $id) { id } }`, map[string]any{"id": unseen})                 // 429: pauses auth0
-	gw.Query(t, `query Refused($id: ID!) { organization(id: $id) { id } }`, map[string]any{"id": ds.Organizations[2].ID}) // refused during the pause
-	gw.Query(t, `{ organization(id: "`+hogwartsID+`") { id } }`, nil)                                                     // anonymous
+	queryUntilCounted(t, gw, "orgraph_governor_refusals_total", map[string]string{"upstream": "auth0"}, func() {
+		gw.Query(t, `query Limited($id: ID!) { organization(id: $id) { id } }`, map[string]any{"id": unseen})                 // 429: pauses auth0
+		gw.Query(t, `query Refused($id: ID!) { organization(id: $id) { id } }`, map[string]any{"id": ds.Organizations[2].ID}) // refused during the pause
+	})
+	gw.Query(t, `{ organization(id: "`+hogwartsID+`") { id } }`, nil) // anonymous
 
-	resp, err := http.Get(gw.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %d", resp.StatusCode)
-	}
+	raw := []byte(scrapeText(t, gw))
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(string(raw)))
 	if err != nil {
@@ -102,6 +103,18 @@ func TestMetricsAfterAScriptedRun(t *testing.T) {
 	if strings.Contains(text, testutil.Auth0Token) || strings.Contains(text, testutil.IdentityToken) {
 		t.Errorf("a credential is in /metrics")
 	}
+}
+
+// queryUntilCounted runs send until /metrics counts the series of family
+// with labels, for a step whose outcome depends on how soon it runs; it
+// fails the test when wait.Deadline passes first.
+func queryUntilCounted(t *testing.T, gw *testutil.Gateway, family string, labels map[string]string, send func()) {
+	t.Helper()
+	wait.Until(t, func() bool {
+		send()
+		f := scrape(t, gw)[family]
+		return f != nil && seriesValue(f, labels) > 0
+	})
 }
 
 func hasSeries(f *dto.MetricFamily, labels map[string]string) bool {

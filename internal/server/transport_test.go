@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -239,5 +240,50 @@ func TestRequestTimeoutBeforeExecution(t *testing.T) {
 	}
 	if n := sim.Total(); n != 0 {
 		t.Fatalf("%d upstream calls", n)
+	}
+}
+
+// TestValidationErrorsAreCutAtAHundred: a document that fails validation
+// in many places gets its first 100 errors and one more saying how many
+// were left out, with the code of the first; a document with 100 errors
+// gets them all. Without the cut, a document of a few KiB could make a
+// response of an error per field.
+func TestValidationErrorsAreCutAtAHundred(t *testing.T) {
+	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	tests := []struct {
+		unknownFields int
+		errors        int    // in the response, the note included
+		note          string // the last error's message; "" when none is cut
+	}{
+		{unknownFields: 100, errors: 100},
+		{unknownFields: 101, errors: 101, note: "1 more errors are not shown"},
+		{unknownFields: 250, errors: 101, note: "150 more errors are not shown"},
+	}
+	for _, tt := range tests {
+		var doc strings.Builder
+		doc.WriteString("{ ")
+		for i := range tt.unknownFields {
+			fmt.Fprintf(&doc, "nope%d ", i)
+		}
+		doc.WriteString("}")
+		body, err := json.Marshal(map[string]string{"query": doc.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := gw.PostWith(t, http.Header{"Content-Type": {"application/json"}}, body)
+		if resp.Status != http.StatusOK || len(resp.Errors) != tt.errors {
+			t.Fatalf("%d unknown fields: status %d, %d errors, want 200 and %d", tt.unknownFields, resp.Status, len(resp.Errors), tt.errors)
+		}
+		for i, e := range resp.Errors {
+			if e.Code() != "GRAPHQL_VALIDATION_FAILED" {
+				t.Fatalf("%d unknown fields: error %d has code %q: %+v", tt.unknownFields, i, e.Code(), e)
+			}
+		}
+		if last := resp.Errors[len(resp.Errors)-1].Message; tt.note != "" && last != tt.note {
+			t.Fatalf("%d unknown fields: last error %q, want %q", tt.unknownFields, last, tt.note)
+		}
+	}
+	if n := sim.Total(); n != 0 {
+		t.Fatalf("%d upstream calls for documents that do not validate", n)
 	}
 }

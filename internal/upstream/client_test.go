@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,20 +21,22 @@ import (
 func TestJoinerOutOfTimeForBudgetIsRateLimited(t *testing.T) {
 	sim, base := testutil.StartSimulator(t, upstreamsim.Config{})
 	c := upstream.NewClient("auth0", http.DefaultClient, upstream.NewStaticToken(testutil.Auth0Token), 5*time.Second)
-	c.Limiter = ratelimit.New(ratelimit.Config{Rate: 2, Burst: 1}) // a slot every 500 ms
-	if err := c.Limiter.Wait(context.Background(), "auth0"); err != nil {
+	queued := make(chan struct{})
+	gov := ratelimit.New(ratelimit.Config{Rate: 1, Burst: 1}) // a slot every second
+	if err := gov.Wait(context.Background(), "auth0"); err != nil {
 		t.Fatal(err)
 	}
+	c.Limiter = &signallingLimiter{Limiter: gov, entered: queued}
 	url := base + "/api/v2/organizations"
 
 	leader := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var out any
 		leader <- c.GetJSON(ctx, "GET /api/v2/organizations", url, &out)
 	}()
-	time.Sleep(100 * time.Millisecond) // the leader is queued for the next slot
+	<-queued // the leader is queued for the next slot
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -48,4 +51,17 @@ func TestJoinerOutOfTimeForBudgetIsRateLimited(t *testing.T) {
 	if n := sim.Count(upstreamsim.RouteOrganizations); n != 1 {
 		t.Fatalf("%d upstream calls, want 1", n)
 	}
+}
+
+// signallingLimiter closes entered when its first Wait begins, so a test
+// knows a call is queued for budget without guessing how long that takes.
+type signallingLimiter struct {
+	upstream.Limiter
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (l *signallingLimiter) Wait(ctx context.Context, service string) error {
+	l.once.Do(func() { close(l.entered) })
+	return l.Limiter.Wait(ctx, service)
 }
