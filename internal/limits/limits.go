@@ -24,11 +24,9 @@ package limits
 import (
 	"context"
 	"fmt"
-	"sync"
 	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -111,23 +109,6 @@ func (c Config) withDefaults() Config {
 		c.MaxUpstreamCalls = d.MaxUpstreamCalls
 	}
 	return c
-}
-
-var registerOnce sync.Once
-
-// RegisterErrorKinds tells gqlgen's error registry, which is process-wide,
-// that a limit refusal is a request error. Limit refusals happen before
-// execution, where the transports pick the HTTP status from the error's
-// kind: BAD_USER_INPUT there is answered like a validation failure (in the
-// gateway's transport 400 for application/graphql-response+json, 200 for
-// application/json; gqlgen's own transports answer 422). Resolvers'
-// BAD_USER_INPUT errors come during execution and stay 200. Whoever builds a
-// handler with an Extension calls it first; calls after the first do
-// nothing, so handlers built concurrently do not race on the registry.
-func RegisterErrorKinds() {
-	registerOnce.Do(func() {
-		errcode.RegisterErrorType(string(apperr.BadUserInput), errcode.KindProtocol)
-	})
 }
 
 // Extension is the gqlgen handler extension that applies a Config.

@@ -275,22 +275,6 @@ func Hash(query string) string {
 // NotAllowed is the extensions.code of an operation outside the allow-list.
 const NotAllowed = "PERSISTED_QUERY_NOT_ALLOWED"
 
-var registerOnce sync.Once
-
-// RegisterErrorKinds tells gqlgen's error registry, which is process-wide,
-// that a refused persisted operation never ran: a request error (no data
-// entry; 400 with graphql-response+json, 200 with application/json), not a
-// field error. Whoever builds a handler with APQ or AllowList calls it first;
-// calls after the first do nothing, so handlers built concurrently do not
-// race on the registry.
-func RegisterErrorKinds() {
-	registerOnce.Do(func() {
-		errcode.RegisterErrorType(NotAllowed, errcode.KindProtocol)
-		errcode.RegisterErrorType(Invalid, errcode.KindProtocol)
-		errcode.RegisterErrorType(TooLarge, errcode.KindProtocol)
-	})
-}
-
 // AllowList is the gqlgen extension of PERSISTED_OPERATIONS_ONLY=true: an
 // operation runs only when it is in the manifest, named by its hash
 // (extensions.persistedQuery.sha256Hash) or sent as its exact text. Nothing

@@ -138,10 +138,6 @@ func NewHandler(o HandlerOptions) http.Handler {
 		},
 		Directives: graph.DirectiveRoot{RequiresScope: graph.RequiresScope},
 	})
-	// Refusals before execution (limits, persisted operations) are request
-	// errors; the transports read that from gqlgen's process-wide registry.
-	limits.RegisterErrorKinds()
-	persisted.RegisterErrorKinds()
 	gql := handler.New(schema)
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(queryGET{})

@@ -188,3 +188,58 @@ func TestBadManifestStopsStartUp(t *testing.T) {
 		})
 	}
 }
+
+// TestPersistedRefusalsAreRequestErrors: a refused persisted operation never
+// ran, so under graphql-response+json it is a 400 without a data entry, like
+// a validation failure; an unknown hash is a step of the APQ handshake that
+// clients expect as a 200. The transport knows the refusal codes itself;
+// nothing registers them in gqlgen's process-wide error registry.
+func TestPersistedRefusalsAreRequestErrors(t *testing.T) {
+	allowed := `query Allowed { organization(id: "` + hogwartsID + `") { name } }`
+	manifest := filepath.Join(t.TempDir(), "manifest.json")
+	b, _ := json.Marshal(map[string]any{"format": "apollo-persisted-query-manifest", "version": 1,
+		"operations": []any{map[string]any{"id": persisted.Hash(allowed), "body": allowed, "name": "Allowed", "type": "query"}}})
+	if err := os.WriteFile(manifest, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
+	allowList, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{},
+		map[string]string{"PERSISTED_OPERATIONS_ONLY": "true", "PERSISTED_OPERATIONS_MANIFEST": manifest})
+	deep := `query Deep { organization(id: "` + hogwartsID + `") ` + strings.Repeat(`{ members { nodes { organizations `, 4) +
+		`{ id }` + strings.Repeat(` } } }`, 4) + ` }`
+	padded := `query Padded { organization(id: "` + hogwartsID + `") { name } }` + strings.Repeat(" ", 17<<10)
+	other := `query Other { organization(id: "` + hogwartsID + `") { name displayName } }`
+	apq := func(query, hash string, withText bool) []byte {
+		body := map[string]any{"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}}
+		if withText {
+			body["query"] = query
+		}
+		return mustJSON(body)
+	}
+	tests := []struct {
+		name   string
+		gw     *testutil.Gateway
+		body   []byte
+		code   string
+		status int
+	}{
+		{"too large", open, apq(padded, persisted.Hash(padded), true), persisted.TooLarge, http.StatusBadRequest},
+		{"hash does not match", open, apq(allowed, persisted.Hash(other), true), persisted.Invalid, http.StatusBadRequest},
+		{"over the limits", open, apq(deep, persisted.Hash(deep), true), "BAD_USER_INPUT", http.StatusBadRequest},
+		{"not in the allow-list", allowList, mustJSON(map[string]any{"query": other}), persisted.NotAllowed, http.StatusBadRequest},
+		{"unknown hash", open, apq(other, persisted.Hash(other), false), "PERSISTED_QUERY_NOT_FOUND", http.StatusOK},
+	}
+	header := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/graphql-response+json"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.gw.PostWith(t, header, tt.body)
+			requestError := tt.status != http.StatusOK // no data entry then
+			if e := r.OnlyError(t); e.Code() != tt.code || r.Status != tt.status || (r.Data == nil) != requestError {
+				t.Fatalf("got %d %s, want %d with %s (data entry: %v)", r.Status, r.Raw, tt.status, tt.code, !requestError)
+			}
+		})
+	}
+	if n := sim.Total(); n != 0 {
+		t.Fatalf("refused operations made %d upstream calls", n)
+	}
+}

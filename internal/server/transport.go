@@ -20,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/orgraph/orgraph/internal/apperr"
+	"github.com/orgraph/orgraph/internal/persisted"
 )
 
 // jsonPOST is GraphQL over HTTP POST with a JSON body: gqlgen's POST
@@ -185,12 +186,13 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		return
 	}
 	if opErr != nil {
-		if queriesOnly && errcode.GetErrorKind(opErr) == errcode.KindProtocol && refuseNonQuery(w, params, opErr) {
+		requestError := isRequestError(opErr)
+		if queriesOnly && requestError && refuseNonQuery(w, params, opErr) {
 			return
 		}
 		opErr = firstErrors(opErr)
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr)
-		if errcode.GetErrorKind(opErr) != errcode.KindProtocol {
+		if !requestError {
 			// PERSISTED_QUERY_NOT_FOUND: a step of the automatic persisted
 			// queries' handshake, answered as clients expect it (200).
 			write(w, resp)
@@ -440,4 +442,32 @@ func writeErrors(w http.ResponseWriter, errs gqlerror.List, extensions map[strin
 		b = []byte(`{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
 	}
 	_, _ = w.Write(b)
+}
+
+// refusalCodes are the codes of the gateway's own refusals before execution
+// (limits, persisted operations): like parse and validation failures, they
+// mean the request as a whole did not run. The transport decides this itself
+// rather than through gqlgen's error-kind registry, a process-wide map that
+// any package may write to (and no two may write at once).
+var refusalCodes = map[string]bool{
+	string(apperr.BadUserInput): true,
+	persisted.NotAllowed:        true,
+	persisted.Invalid:           true,
+	persisted.TooLarge:          true,
+}
+
+// isRequestError reports whether errors raised before execution refuse the
+// request (parse, validation, a refusal: no data entry, 400 under
+// graphql-response+json) rather than take part in a protocol step such as
+// PERSISTED_QUERY_NOT_FOUND, which clients expect as an ordinary 200.
+func isRequestError(list gqlerror.List) bool {
+	if errcode.GetErrorKind(list) == errcode.KindProtocol {
+		return true
+	}
+	for _, err := range list {
+		if code, _ := err.Extensions["code"].(string); refusalCodes[code] {
+			return true
+		}
+	}
+	return false
 }
