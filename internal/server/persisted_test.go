@@ -71,14 +71,22 @@ func TestPersistedQueryOverALimitIsNotRegistered(t *testing.T) {
 // TestAllowListRefusesOtherOperations: with PERSISTED_OPERATIONS_ONLY=true
 // only the manifest's operations run, by hash or by exact text; anything
 // else is refused before any upstream call, and nothing can be registered.
-func TestAllowListRefusesOtherOperations(t *testing.T) {
-	allowed := `query Allowed { organization(id: "` + hogwartsID + `") { name } }`
+// writeManifest writes an Apollo persisted-query manifest holding one query
+// operation and returns its path.
+func writeManifest(t *testing.T, name, query string) string {
+	t.Helper()
 	manifest := filepath.Join(t.TempDir(), "manifest.json")
 	b, _ := json.Marshal(map[string]any{"format": "apollo-persisted-query-manifest", "version": 1,
-		"operations": []any{map[string]any{"id": persisted.Hash(allowed), "body": allowed, "name": "Allowed", "type": "query"}}})
+		"operations": []any{map[string]any{"id": persisted.Hash(query), "body": query, "name": name, "type": "query"}}})
 	if err := os.WriteFile(manifest, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return manifest
+}
+
+func TestAllowListRefusesOtherOperations(t *testing.T) {
+	allowed := `query Allowed { organization(id: "` + hogwartsID + `") { name } }`
+	manifest := writeManifest(t, "Allowed", allowed)
 	gw, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{},
 		map[string]string{"PERSISTED_OPERATIONS_ONLY": "true", "PERSISTED_OPERATIONS_MANIFEST": manifest})
 
@@ -196,12 +204,7 @@ func TestBadManifestStopsStartUp(t *testing.T) {
 // nothing registers them in gqlgen's process-wide error registry.
 func TestPersistedRefusalsAreRequestErrors(t *testing.T) {
 	allowed := `query Allowed { organization(id: "` + hogwartsID + `") { name } }`
-	manifest := filepath.Join(t.TempDir(), "manifest.json")
-	b, _ := json.Marshal(map[string]any{"format": "apollo-persisted-query-manifest", "version": 1,
-		"operations": []any{map[string]any{"id": persisted.Hash(allowed), "body": allowed, "name": "Allowed", "type": "query"}}})
-	if err := os.WriteFile(manifest, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	manifest := writeManifest(t, "Allowed", allowed)
 	open, sim := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{}, nil)
 	allowList, _ := testutil.StartGatewayOnSimulator(t, upstreamsim.Config{},
 		map[string]string{"PERSISTED_OPERATIONS_ONLY": "true", "PERSISTED_OPERATIONS_MANIFEST": manifest})
