@@ -14,6 +14,7 @@ import (
 	"github.com/orgraph/orgraph/internal/testutil/redistest"
 	"github.com/orgraph/orgraph/internal/testutil/wait"
 	"github.com/orgraph/orgraph/internal/upstream"
+	"github.com/redis/go-redis/v9"
 )
 
 // logCounter is a slog.Handler that counts records by message, to check that
@@ -688,5 +689,46 @@ func TestCallerDeadlineIsNotARedisOutage(t *testing.T) {
 	}
 	if st := g.Stats().Services["auth0"]; st.Allowed != 0 || st.Refusals != 1 {
 		t.Errorf("Stats = %+v, want Allowed 0, Refusals 1", st)
+	}
+}
+
+// TestScriptsRefusedByRedisFallBackToTheLocalLimiter: a Redis that answers
+// but refuses the governor's scripts (an error reply: here an ACL without
+// @scripting, as a managed Redis may be set up) cannot hold the shared
+// budget. That is an outage for the governor, not an answer: requests are
+// decided by the local limiter, within its budget, and the governor reports
+// itself degraded, instead of failing every upstream call with Redis's error.
+func TestScriptsRefusedByRedisFallBackToTheLocalLimiter(t *testing.T) {
+	srv := redistest.StartServer(t)
+	ctx := context.Background()
+	if err := srv.Client().Do(ctx, "ACL", "SETUSER", "governor", "on", ">not-a-secret", "~*", "+@all", "-@scripting").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Username: "governor", Password: "not-a-secret"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.Eval(ctx, "return 1", nil).Err(); err == nil {
+		t.Fatal("the ACL lets the governor's user run scripts; the test would prove nothing")
+	}
+	const burst = 2
+	logs := &logCounter{}
+	// Rate 0.5/s: after the burst, the next local slot is 2 s away.
+	g := closing(t, ratelimit.New(ratelimit.Config{Rate: 0.5, Burst: burst, Redis: rdb, Prefix: "noscript:",
+		Logger: slog.New(logs), RedisTimeout: 5 * time.Second}))
+	for i := range burst {
+		if _, err := waitFor(g, "auth0", 5*time.Second); err != nil {
+			t.Fatalf("request %d of the local burst: %v", i+1, err)
+		}
+	}
+	// The local budget is spent: refused as over budget, not as a Redis error.
+	_, err := waitFor(g, "auth0", 50*time.Millisecond)
+	if err == nil {
+		t.Fatal("a request past the local burst was allowed")
+	}
+	refusal(t, err)
+	if !g.Degraded() {
+		t.Error("Degraded() = false while Redis refuses the governor's scripts")
+	}
+	if n := logs.count(slog.LevelWarn, degradedMsg); n != 1 {
+		t.Errorf("logged the degradation %d times, want once", n)
 	}
 }
