@@ -13,6 +13,7 @@ import (
 
 	orgraph "github.com/orgraph/orgraph"
 	"github.com/orgraph/orgraph/internal/testutil"
+	"github.com/orgraph/orgraph/internal/testutil/wait"
 	"github.com/orgraph/orgraph/internal/upstreamsim"
 )
 
@@ -23,12 +24,7 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	sim, base := testutil.StartSimulator(t, upstreamsim.Config{})
 	env := testutil.UpstreamEnv(base)
 	env["GATEWAY_ADDR"] = "127.0.0.1:0"
-	logs := &testutil.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, testutil.MapLookup(env), io.Discard, logs) }()
-
-	url := waitForListening(t, logs)
+	url, _, cancel, done := startRun(t, env)
 	sim.SetLatency(500 * time.Millisecond)
 	type result struct {
 		status int
@@ -67,16 +63,20 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 
 var listening = regexp.MustCompile(`"graphql":"(http://[^"]+)"`)
 
-func waitForListening(t *testing.T, logs *testutil.SyncBuffer) string {
+// startRun runs the gateway as main does, on env, until cancel; done receives
+// run's result. It returns once the gateway logs its GraphQL URL.
+func startRun(t *testing.T, env map[string]string) (url string, logs *testutil.SyncBuffer, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if m := listening.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("gateway did not start: %s", logs.String())
-	return ""
+	logs = &testutil.SyncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- run(ctx, nil, testutil.MapLookup(env), io.Discard, logs) }()
+	var m []string
+	wait.Until(t, func() bool {
+		m = listening.FindStringSubmatch(logs.String())
+		return m != nil
+	})
+	return m[1], logs, cancel, result
 }
 
 func TestBadSettingStopsStartupNamingTheVariable(t *testing.T) {
@@ -128,14 +128,8 @@ func TestHelpPrintsTheCommands(t *testing.T) {
 }
 
 func TestDemoModeServesTheExampleQuery(t *testing.T) {
-	logs := &testutil.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
+	url, logs, cancel, done := startRun(t, map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"})
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, testutil.MapLookup(map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"}), io.Discard, logs)
-	}()
-	url := waitForListening(t, logs)
 	if !strings.Contains(logs.String(), "caller authentication is off") {
 		t.Fatalf("demo mode does not say caller auth is off: %s", logs.String())
 	}
@@ -191,14 +185,8 @@ func demoExampleQuery(t *testing.T, graphqlURL string) string {
 // webhook as an Auth0 event, and the next query shows it, although the
 // answer before it was cached.
 func TestDemoShowsAChangeAtOnce(t *testing.T) {
-	logs := &testutil.SyncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
+	url, _, cancel, done := startRun(t, map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"})
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, testutil.MapLookup(map[string]string{"GATEWAY_ADDR": "127.0.0.1:0"}), io.Discard, logs)
-	}()
-	url := waitForListening(t, logs)
 	base := strings.TrimSuffix(url, "/graphql")
 	query := func() string {
 		body, _ := json.Marshal(map[string]string{"query": `{ organization(id: "org_Hg7bQ2mN4pLk9TzA") { displayName } }`})
@@ -214,14 +202,8 @@ func TestDemoShowsAChangeAtOnce(t *testing.T) {
 		t.Fatalf("before: %s", got)
 	}
 	req, _ := http.NewRequest(http.MethodPatch, base+"/_sim/organizations/org_Hg7bQ2mN4pLk9TzA", strings.NewReader(`{"display_name":"Hogwarts, renamed"}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"status":200`) {
-		t.Fatalf("change: %d %s", resp.StatusCode, b)
+	if status, b := testutil.Do(t, req); status != http.StatusOK || !strings.Contains(b, `"status":200`) {
+		t.Fatalf("change: %d %s", status, b)
 	}
 	if got := query(); !strings.Contains(got, "Hogwarts, renamed") {
 		t.Fatalf("after the change: %s", got)

@@ -571,14 +571,5 @@ func (c *Cache) Ping(ctx context.Context) error {
 	if !c.Shared() {
 		return nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout*5)
-	defer cancel()
-	if err := redisconn.Ping(rctx, c.cfg.Redis); err != nil {
-		c.redisFailed(err)
-		return err
-	}
-	// /readyz's own check is a probe: it ends a degradation even when no
-	// request has needed Redis since it came back.
-	c.health.Worked(true)
-	return nil
+	return c.health.Check(ctx, c.cfg.Redis, c.cfg.RedisTimeout*5)
 }

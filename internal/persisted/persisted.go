@@ -186,14 +186,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.rdb == nil {
 		return nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, 5*redisTimeout)
-	defer cancel()
-	if err := redisconn.Ping(rctx, s.rdb); err != nil {
-		s.health.Failed(err)
-		return err
-	}
-	s.health.Worked(true)
-	return nil
+	return s.health.Check(ctx, s.rdb, 5*redisTimeout)
 }
 
 // addLocal keeps query in the in-process tier, evicting the least recently

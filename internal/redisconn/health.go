@@ -1,9 +1,12 @@
 package redisconn
 
 import (
+	"context"
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ProbeInterval is how long a degraded user of Redis leaves it alone before
@@ -88,4 +91,18 @@ func (h *Health) Worked(probe bool) {
 	if probe && h.degraded.CompareAndSwap(true, false) {
 		h.cfg.Logger.Info(h.cfg.Recovered)
 	}
+}
+
+// Check pings every master of rdb within timeout, for /readyz, and records
+// the outcome as a probe: a readiness poll ends a degradation even when no
+// request has needed Redis since it came back.
+func (h *Health) Check(ctx context.Context, rdb redis.UniversalClient, timeout time.Duration) error {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := Ping(rctx, rdb); err != nil {
+		h.Failed(err)
+		return err
+	}
+	h.Worked(true)
+	return nil
 }

@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"io"
 	"net/http"
 	"testing"
 
@@ -15,13 +14,7 @@ func TestFaultUpstreamFaultsThenRecovers(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, f.URL+"/api/v2/organizations?per_page=1", nil)
 		req.Header.Set("Authorization", "Bearer "+Auth0Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return Do(t, req)
 	}
 	f.FaultTimes(http.MethodGet, "/api/v2/org*", 1, HTMLPage())
 	if status, body := get(); status != 200 || body[0] != '<' {
